@@ -1,0 +1,237 @@
+#include "commands/run_command.hpp"
+
+#include "cli/go_flags.hpp"
+#include "events/event_writer.hpp"
+#include "plugin_host/plugin_catalog.hpp"
+#include "run/model_lookup.hpp"
+#include "run/run_engine.hpp"
+#include "run/run_options.hpp"
+#include "run/sentinel.hpp"
+#include "run/thinking.hpp"
+#include "util/duration.hpp"
+#include "util/run_id.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace avenor::host {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+
+namespace {
+
+void define_flags(GoFlagSet& f, RunOptions& o) {
+  f.string_var(o.prompt, "prompt", o.prompt, "inline prompt");
+  f.string_var(o.prompt_file, "prompt-file", o.prompt_file, "read the prompt from this file");
+  f.string_var(o.loop_file, "loop-file", o.loop_file, "multi-phase loop config");
+  f.string_var(o.backend, "backend", o.backend, "backend plugin name");
+  f.string_var(o.agent, "agent", o.agent, "agent/profile name passed to the backend");
+  f.string_var(o.model, "model", o.model, "backend-specific model id");
+  f.string_var(o.thinking, "thinking", o.thinking, "off|minimal|low|medium|high|xhigh|max");
+  f.string_var(o.label, "label", o.label, "free text stamped as run_label on every event");
+  f.string_var(o.run_id, "run-id", o.run_id, "correlation id (default: 16 random hex characters)");
+  f.string_var(o.dir, "dir", o.dir, "agent working directory");
+  f.string_var(o.resume, "resume", o.resume, "resume this backend session id");
+  f.string_var(o.server_url, "server-url", o.server_url, "external server endpoint (opencode-http)");
+  f.string_var(o.on_event, "on-event", o.on_event, "NDJSON event log (created or truncated)");
+  f.string_var(o.sentinel_file, "sentinel-file", o.sentinel_file, "completion sentinel file");
+  f.string_var(o.permission_handler, "permission-handler", o.permission_handler, "file:<path>");
+  f.bool_var(o.auto_approve, "auto-approve", o.auto_approve, "answer ordinary permission requests with allow");
+  f.string_var(o.control_socket, "control-socket", o.control_socket, "Unix control socket path");
+  f.string_var(o.http_debug, "http-debug", o.http_debug, "loopback HTTP/SSE debug adapter host:port");
+  f.duration_var(o.timeout, "timeout", o.timeout, "wall-clock limit for the whole run (0 = off)");
+  f.duration_var(o.progress_timeout, "progress-timeout", o.progress_timeout, "per-turn idle limit (0 = off)");
+  f.int_var(o.max_retries, "max-retries", o.max_retries, "extra attempts after a retryable failure");
+  f.duration_var(o.permission_claim_timeout, "permission-claim-timeout", o.permission_claim_timeout,
+                 "how long a control client has to answer a permission (0 = until answered)");
+  f.string_var(o.runtime_id, "runtime-id", o.runtime_id, "stamp runtime_id on every event");
+  f.string_var(o.agent_profile, "agent-profile", o.agent_profile, "agent profile passed to the backend");
+  f.func_var("parked-timeout",
+             "after a successful turn, wait this long for a control prompt (0 = until cancelled)",
+             [&o](std::string_view text) -> std::optional<std::string> {
+               auto d = parse_go_duration(text);
+               if (!d) return "parse error";
+               o.parked_timeout = *d;
+               return std::nullopt;
+             },
+             false, "duration");
+}
+
+std::string read_whole_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::system_error(errno, std::generic_category(), "open " + path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  if (in.bad()) throw std::system_error(errno, std::generic_category(), "read " + path);
+  return s.str();
+}
+
+std::string environment(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+// Writes the sentinel (when asked for) and passes the exit code through.
+class Finisher {
+ public:
+  Finisher(const RunOptions& o, std::ostream& err) : o_(o), err_(err) {}
+
+  int finish(int exit_code, const std::string& session_id, const std::string& stop_reason) {
+    if (!o_.sentinel_file.empty()) {
+      SentinelInfo info{exit_code, session_id,
+                        stop_reason.empty() ? stop_reason_for_exit(exit_code) : stop_reason,
+                        o_.run_id, ""};
+      write_sentinel(o_.sentinel_file, info, err_);
+    }
+    return exit_code;
+  }
+  int fail(const std::string& message) {
+    err_ << "avenor: " << message << "\n";
+    return finish(1, "", "");
+  }
+
+ private:
+  const RunOptions& o_;
+  std::ostream& err_;
+};
+
+}  // namespace
+
+int run_main(const std::vector<std::string>& args, std::ostream& err) {
+  RunOptions o;
+  GoFlagSet flags("run");
+  define_flags(flags, o);
+  flags.set_usage_header("Usage: avenor [run] [flags]\n");
+  if (auto parsed = flags.parse(args); !parsed.ok()) {
+    flags.print_error_and_usage(parsed, err);
+    return 1;  // no sentinel: its path is not known yet
+  }
+  if (o.run_id.empty()) o.run_id = generate_run_id();
+  Finisher done(o, err);
+
+  // §3.2 validation, in order.
+  PluginCatalog catalog = PluginCatalog::discover();
+  auto backend = catalog.find(o.backend);
+  if (!backend) {
+    for (const auto& e : catalog.errors())
+      err << "avenor: plugin " << e.path.string() << ": " << e.message << "\n";
+    return done.fail("unknown backend \"" + o.backend + "\"");
+  }
+  std::string server_url = o.server_url.empty() ? environment("AVENOR_OPENCODE_URL") : o.server_url;
+  if (backend->info.has(AVENOR_CAP_EXTERNAL_URL) && server_url.empty())
+    return done.fail("--server-url is required for backend " + o.backend);
+  if (!o.prompt.empty() && !o.prompt_file.empty())
+    return done.fail("--prompt and --prompt-file are mutually exclusive");
+  if (!o.loop_file.empty() && !o.resume.empty())
+    return done.fail("--loop-file and --resume are mutually exclusive");
+  if (o.prompt.empty() && o.prompt_file.empty() && o.loop_file.empty())
+    return done.fail("--prompt, --prompt-file, or --loop-file is required");
+  if (!o.thinking.empty()) {
+    auto bit = thinking_level_bit(o.thinking);
+    if (!bit) return done.fail("invalid --thinking \"" + o.thinking + "\"");
+    if ((backend->info.thinking_levels & *bit) == 0)
+      return done.fail("backend \"" + o.backend + "\" does not support parameter \"thinking\"");
+  }
+
+  // §3.3 startup.
+  std::optional<fs::path> explicit_base;
+  if (o.permission_handler.starts_with("file:") && o.permission_handler.size() > 5)
+    explicit_base = o.permission_handler.substr(5);
+  std::optional<fs::path> permission_base = explicit_base;
+  if (!permission_base && o.permission_handler.empty() && !o.sentinel_file.empty() &&
+      !o.auto_approve)
+    permission_base = derive_permission_base(o.sentinel_file);
+  if (!o.sentinel_file.empty())
+    cleanup_run_files(o.sentinel_file,
+                      explicit_base.value_or(derive_permission_base(o.sentinel_file)), err);
+
+  std::string prompt = o.prompt;
+  if (!o.prompt_file.empty()) {
+    try {
+      prompt = read_whole_file(o.prompt_file);
+    } catch (const std::system_error& e) {
+      return done.fail(std::string("read prompt file: ") + e.what());
+    }
+  }
+
+  std::optional<EventWriter> writer;
+  try {
+    writer.emplace(EventWriter::open(o.on_event));
+  } catch (const std::exception& e) {
+    return done.fail(std::string("open event stream: ") + e.what());
+  }
+  writer->set_run_id(o.run_id);
+  writer->set_run_label(o.label);
+  writer->set_runtime_id(o.runtime_id);
+
+  if (!o.control_socket.empty())
+    return done.fail("start control server: the control socket is not built yet");
+  if (!o.http_debug.empty()) return done.fail("--http-debug: the HTTP debug adapter is not built yet");
+  if (!o.permission_handler.empty() && !explicit_base)
+    return done.fail("--permission-handler supports file:<path> only");
+
+  std::string model = o.model;
+  if (!o.agent.empty() && model.empty()) {
+    try {
+      model = lookup_agent_model(o.backend, o.agent);
+    } catch (const std::exception& e) {
+      err << "avenor: " << e.what() << "\n";  // the run continues with no model
+    }
+  }
+  if (!o.loop_file.empty()) return done.fail("--loop-file: the loop runner is not built yet");
+  if (o.parked_timeout) return done.fail("--parked-timeout: parked mode is not built yet");
+
+  asio::io_context io;
+  RunSetup setup{o, *backend, prompt, server_url, model, permission_base};
+  RunEngine engine(io, std::move(setup), *writer, err);
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  std::function<void()> watch_signals = [&] {
+    signals.async_wait([&](boost::system::error_code ec, int) {
+      if (ec) return;
+      engine.interrupt(StopCause::cancelled);
+      watch_signals();
+    });
+  };
+  watch_signals();
+  asio::steady_timer overall(io);
+  if (o.timeout.count() > 0) {
+    overall.expires_after(o.timeout);
+    overall.async_wait([&](boost::system::error_code ec) {
+      if (!ec) engine.interrupt(StopCause::timeout);
+    });
+  }
+
+  RunOutcome outcome;
+  asio::co_spawn(io, engine.run(), [&](std::exception_ptr ex, RunOutcome r) {
+    if (ex) {
+      try {
+        std::rethrow_exception(ex);
+      } catch (const std::exception& e) {
+        err << "avenor: " << e.what() << "\n";
+      }
+      r = RunOutcome{};
+    }
+    outcome = std::move(r);
+    signals.cancel();
+    overall.cancel();
+  });
+  io.run();
+
+  try {
+    writer->sync();
+  } catch (const std::exception& e) {
+    err << "avenor: sync event stream: " << e.what() << "\n";
+  }
+  return done.finish(outcome.exit_code, outcome.session_id,
+                     outcome.synthetic ? outcome.stop_reason : std::string());
+}
+
+}  // namespace avenor::host

@@ -1,0 +1,114 @@
+#include "events/event_writer.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <limits>
+#include <optional>
+#include <system_error>
+
+#include "util/atomic_file.hpp"
+#include "util/json_text.hpp"
+
+namespace avenor::host {
+namespace {
+
+namespace bj = boost::json;
+
+// A JSON number read as int64 (floats truncate, huge unsigned values clamp),
+// or nullopt for anything that is not a number.
+std::optional<std::int64_t> numeric_value(const bj::value* v) {
+  if (v == nullptr) return std::nullopt;
+  if (v->is_int64()) return v->get_int64();
+  if (v->is_uint64()) {
+    return static_cast<std::int64_t>(
+        std::min<std::uint64_t>(v->get_uint64(), std::numeric_limits<std::int64_t>::max()));
+  }
+  if (v->is_double()) {
+    const double d = v->get_double();
+    if (d >= 9.2e18) return std::numeric_limits<std::int64_t>::max();
+    if (d <= -9.2e18) return std::numeric_limits<std::int64_t>::min();
+    return static_cast<std::int64_t>(d);
+  }
+  return std::nullopt;
+}
+
+std::int64_t now_unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void add_if_missing(bj::object& o, std::string_view key, const std::string& value) {
+  if (!value.empty() && !o.contains(key)) o[key] = value;
+}
+
+// fsync on a pipe, socket or character device (--on-event /dev/stdout) fails
+// with EINVAL; such streams have nothing to flush to disk.
+bool fsync_ok(int fd) {
+  if (::fsync(fd) == 0) return true;
+  return errno == EINVAL || errno == EROFS;
+}
+
+}  // namespace
+
+EventWriter EventWriter::open(const std::filesystem::path& path) {
+  if (path.empty()) return EventWriter({}, UniqueFd(), true);
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
+  if (!fd) throw std::system_error(errno, std::generic_category(), "open " + path.string());
+  return EventWriter(path, std::move(fd), false);
+}
+
+EventWriter::~EventWriter() {
+  if (fd_) ::fsync(fd_.get());
+}
+
+bj::object EventWriter::stamp(const bj::object& event) {
+  bj::object out = event;
+  if (!numeric_value(out.if_contains("ts"))) out["ts"] = now_unix_ms();
+  if (auto seq = numeric_value(out.if_contains("seq"))) {
+    seq_ = std::max(seq_, *seq);
+  } else {
+    out["seq"] = ++seq_;
+  }
+  add_if_missing(out, "run_id", run_id_);
+  add_if_missing(out, "run_label", run_label_);
+  add_if_missing(out, "runtime_id", runtime_id_);
+  if (const bj::value* sid = out.if_contains("session_id");
+      sid != nullptr && sid->is_string() && sid->get_string().empty()) {
+    out.erase("session_id");
+  }
+  return out;
+}
+
+bj::object EventWriter::write(const bj::object& event) {
+  bj::object stamped = stamp(event);
+  std::string line = to_compact_json(stamped);
+  line += '\n';
+  if (discard_) return stamped;
+  if (!fd_) throw std::system_error(EBADF, std::generic_category(), "write event log (closed)");
+  // One write(2) for the whole line so concurrent readers never see a torn
+  // line; the loop only continues a partial write.
+  write_all(fd_.get(), line, "write event log " + path_.string());
+  const bj::value* type = stamped.if_contains("event");
+  if (type != nullptr && type->is_string() && type->get_string() == "session.end") sync();
+  return stamped;
+}
+
+void EventWriter::sync() {
+  if (!fd_) return;
+  if (!fsync_ok(fd_.get()))
+    throw std::system_error(errno, std::generic_category(), "sync event log " + path_.string());
+}
+
+void EventWriter::close() {
+  if (!fd_) return;
+  sync();
+  if (::close(fd_.release()) != 0)
+    throw std::system_error(errno, std::generic_category(), "close event log " + path_.string());
+}
+
+}  // namespace avenor::host

@@ -1,0 +1,55 @@
+// avenor: dispatch on argv[1] (cli.md §1). `run` is the default command.
+#include "commands/answer_command.hpp"
+#include "commands/doctor_command.hpp"
+#include "commands/plugins_command.hpp"
+#include "commands/run_command.hpp"
+#include "process/signals.hpp"
+
+#include <spdlog/cfg/env.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace {
+
+// Commands of the spec that later work will build; until then they say so.
+const std::set<std::string, std::less<>> kNotBuiltYet{
+    "watch", "control", "stable", "mcp", "verify", "claude-channel", "claude-channel-cleanup"};
+
+void configure_logging() {
+  // Diagnostics go to stderr only; stdout belongs to the commands.
+  auto logger = spdlog::stderr_logger_st("avenor");
+  logger->set_pattern("avenor: %l: %v");
+  logger->set_level(spdlog::level::warn);
+  spdlog::set_default_logger(logger);
+  spdlog::cfg::load_env_levels();  // SPDLOG_LEVEL=debug for troubleshooting
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace avenor::host;
+  configure_logging();
+  ignore_sigpipe();
+  std::vector<std::string> args(argv + 1, argv + argc);
+  const std::string first = args.empty() ? "" : args.front();
+  auto rest = [&] { return std::vector<std::string>(args.begin() + 1, args.end()); };
+
+  if (first == "--version" || first == "-v") {
+    std::cout << "avenor v" << AVENOR_VERSION << "\n";
+    return 0;
+  }
+  if (first == "run") return run_main(rest(), std::cerr);
+  if (first == "answer") return answer_main(rest(), std::cout, std::cerr);
+  if (first == "plugins") return plugins_main(rest(), std::cout, std::cerr);
+  if (first == "doctor") return doctor_main(rest(), std::cout, std::cerr);
+  if (kNotBuiltYet.count(first)) {
+    std::cerr << "avenor " << first << ": not built yet in this version\n";
+    return first == "watch" || first == "claude-channel" ? 2 : 1;
+  }
+  return run_main(args, std::cerr);
+}

@@ -1,0 +1,84 @@
+// One live plugin instance and the backend process it asked for. This is the
+// host side of the plugin ABI: it implements avenor_host_api, owns the child
+// process, the timers and the pending operations, and turns every plugin
+// callback into a posted handler so the plugin is never re-entered.
+#pragma once
+
+#include "plugin_host/plugin_catalog.hpp"
+#include "process/child_process.hpp"
+
+#include <avenor/abi/plugin_abi.h>
+#include <avenor/sdk/backend.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace avenor::host {
+
+// How an operation ended.
+struct OperationResult {
+  enum class Status { ok, failed, cancelled } status = Status::ok;
+  boost::json::value value;  // the result when ok
+  std::string error;         // the message otherwise
+
+  bool ok() const { return status == Status::ok; }
+};
+
+class BackendConnection {
+ public:
+  using OperationCallback = std::function<void(OperationResult)>;
+  struct Callbacks {
+    std::function<void(boost::json::object)> on_event;
+    std::function<void(std::string reason)> on_closed;  // the backend is gone
+  };
+
+  // Creates the plugin instance. Throws std::runtime_error with the plugin's message.
+  BackendConnection(boost::asio::io_context& io, const BackendEntry& backend,
+                    const sdk::StartOptions& options, Callbacks callbacks);
+  ~BackendConnection();
+  BackendConnection(const BackendConnection&) = delete;
+  BackendConnection& operator=(const BackendConnection&) = delete;
+
+  // Asks the plugin what to launch and starts it. Throws std::runtime_error.
+  void launch();
+  pid_t pid() const;
+
+  void start_session(boost::json::object params, OperationCallback done);
+  void prompt(boost::json::object params, OperationCallback done);
+  void cancel(boost::json::object params, OperationCallback done);
+  void answer_permission(boost::json::object params, OperationCallback done);
+
+  // Ends the backend process (stdin closed, SIGTERM, SIGKILL after a grace
+  // period); `done` runs once it is gone. Operations still pending fail.
+  void close(std::function<void()> done);
+
+ private:
+  struct HostApi;  // the C callbacks
+  using PluginCall = void (*)(avenor_instance*, std::uint64_t, avenor_str);
+
+  void call_operation(PluginCall fn, const boost::json::object& params, OperationCallback done);
+  void finish_operation(std::uint64_t op, OperationResult result);
+  void deliver_bytes(std::string bytes);
+  void deliver_closed(std::string reason);
+
+  boost::asio::io_context& io_;
+  BackendEntry backend_;
+  Callbacks callbacks_;
+  avenor_host_api api_{};
+  avenor_instance* instance_ = nullptr;
+  std::unique_ptr<ChildProcess> child_;
+  std::map<std::uint64_t, OperationCallback> pending_;
+  std::map<std::uint64_t, std::unique_ptr<boost::asio::steady_timer>> timers_;
+  std::uint64_t next_op_ = 1;
+  bool closed_ = false;
+  // Shared with posted handlers so they do nothing once this object is gone.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace avenor::host

@@ -1,0 +1,95 @@
+#include "plugin_host/plugin_catalog.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <set>
+#include <system_error>
+
+#include <boost/dll/runtime_symbol_info.hpp>
+
+namespace avenor::host {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<fs::path> split_path_list(const char* value) {
+  std::vector<fs::path> out;
+  if (!value) return out;
+  std::string_view rest(value);
+  while (!rest.empty()) {
+    auto colon = rest.find(':');
+    auto part = rest.substr(0, colon);
+    if (!part.empty()) out.emplace_back(part);
+    if (colon == std::string_view::npos) break;
+    rest.remove_prefix(colon + 1);
+  }
+  return out;
+}
+
+std::vector<fs::path> plugin_files(const fs::path& dir) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.path().extension() == ".so" && entry.is_regular_file(ec)) files.push_back(entry);
+  }
+  std::sort(files.begin(), files.end());  // deterministic order
+  return files;
+}
+
+}  // namespace
+
+std::vector<fs::path> PluginCatalog::search_path() {
+  std::vector<fs::path> dirs = split_path_list(std::getenv("AVENOR_PLUGIN_PATH"));
+  boost::dll::fs::error_code ec;
+  fs::path exe = boost::dll::program_location(ec);
+  if (!ec) dirs.push_back(exe.parent_path().parent_path() / "lib" / "avenor" / "plugins");
+  dirs.emplace_back(AVENOR_INSTALL_PLUGIN_DIR);
+  dirs.emplace_back(AVENOR_BUILD_PLUGIN_DIR);
+  // The same folder reached twice is read once.
+  std::vector<fs::path> unique;
+  std::set<fs::path> seen;
+  for (auto& d : dirs) {
+    std::error_code fec;
+    fs::path key = fs::weakly_canonical(d, fec);
+    if (seen.insert(fec ? d : key).second) unique.push_back(d);
+  }
+  return unique;
+}
+
+PluginCatalog PluginCatalog::discover(const std::vector<fs::path>& dirs) {
+  PluginCatalog catalog;
+  std::set<std::string> plugin_names, backend_names;
+  for (const auto& dir : dirs) {
+    for (const auto& file : plugin_files(dir)) {
+      std::shared_ptr<PluginLibrary> lib;
+      try {
+        lib = PluginLibrary::load(file);
+      } catch (const std::exception& e) {
+        catalog.errors_.push_back({file, e.what()});
+        continue;
+      }
+      if (!plugin_names.insert(lib->name()).second) continue;  // shadowed by an earlier folder
+      bool provides_new = false;
+      for (const auto& b : lib->backends()) provides_new |= backend_names.insert(b.name).second;
+      if (provides_new) catalog.plugins_.push_back(std::move(lib));
+    }
+  }
+  return catalog;
+}
+
+std::optional<BackendEntry> PluginCatalog::find(std::string_view backend) const {
+  for (const auto& lib : plugins_)
+    for (const auto& b : lib->backends())
+      if (b.name == backend) return BackendEntry{lib, b};
+  return std::nullopt;
+}
+
+std::vector<std::string> PluginCatalog::backend_names() const {
+  std::vector<std::string> names;
+  for (const auto& lib : plugins_)
+    for (const auto& b : lib->backends()) names.push_back(b.name);
+  return names;
+}
+
+}  // namespace avenor::host

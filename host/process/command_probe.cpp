@@ -1,0 +1,45 @@
+#include "process/command_probe.hpp"
+
+#include "plugin_host/launch_environment.hpp"
+#include "process/child_process.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+namespace avenor::host {
+
+ProbeResult probe_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
+  boost::asio::io_context io;
+  ProbeResult result;
+  std::string reason;
+  bool closed = false;
+  std::unique_ptr<ChildProcess> child;
+  LaunchRequest request;
+  request.argv = argv;
+  try {
+    ChildHandlers handlers;
+    handlers.on_stdout = [&](std::string_view bytes) { result.output.append(bytes); };
+    handlers.on_closed = [&](std::string r) {
+      reason = std::move(r);
+      closed = true;
+    };
+    child = ChildProcess::spawn(io, make_child_spec(request), std::move(handlers));
+  } catch (const std::exception& e) {
+    result.error = e.what();
+    return result;
+  }
+  boost::asio::steady_timer deadline(io, timeout);
+  deadline.async_wait([&](boost::system::error_code ec) {
+    if (!ec && !closed) child->kill_now("timed out");
+  });
+  while (!closed && io.run_one() > 0) {
+  }
+  deadline.cancel();
+  std::string tail = child->stderr_tail();
+  if (!tail.empty()) result.output += tail;
+  result.ok = reason == "process exited";
+  if (!result.ok) result.error = reason.empty() ? "did not finish" : reason;
+  return result;
+}
+
+}  // namespace avenor::host

@@ -1,0 +1,491 @@
+#include "run/run_engine.hpp"
+
+#include "run/sentinel.hpp"
+
+#include <avenor/sdk/json.hpp>
+#include <avenor/sdk/option_kinds.hpp>
+
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+
+namespace avenor::host {
+
+namespace asio = boost::asio;
+namespace json = sdk::json;
+using boost::json::object;
+
+namespace {
+
+constexpr auto kCancelBudget = std::chrono::seconds(5);
+
+const char* reason_for(StopCause cause) {
+  return cause == StopCause::cancelled ? "cancelled" : "timeout";
+}
+
+std::string_view event_type(const object& e) {
+  const auto* v = e.if_contains("event");
+  return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view{};
+}
+
+// Chunk text as the host reads it: content.text, else delta.
+std::string chunk_text(const object& e) {
+  if (const auto* c = json::find_object(e, "content")) {
+    if (auto t = json::find_string(*c, "text"); t && !t->empty()) return *t;
+  }
+  return json::string_or(e, "delta");
+}
+
+std::string id_string(const boost::json::value* v) {
+  if (!v) return {};
+  if (v->is_string()) return std::string(v->get_string());
+  if (v->is_int64()) return std::to_string(v->get_int64());
+  if (v->is_uint64()) return std::to_string(v->get_uint64());
+  return {};
+}
+
+}  // namespace
+
+struct RunEngine::Turn {
+  unsigned generation = 0;
+  std::string session_id;
+  bool prompt_returned = false;
+  bool end_written = false;
+  std::string stop_reason;
+  std::optional<boost::json::value> usage;
+  std::string output;
+  std::optional<std::string> pending_permission;
+  boost::json::array pending_options;
+  std::optional<TurnResult> result;   // the turn must end now with this
+  std::optional<std::string> stop_now;  // the turn must be cancelled with this reason
+};
+
+RunEngine::RunEngine(asio::io_context& io, RunSetup setup, EventWriter& writer, std::ostream& err)
+    : io_(io),
+      setup_(std::move(setup)),
+      writer_(writer),
+      err_(err),
+      mailbox_(io.get_executor()),
+      progress_timer_(io),
+      cancel_timer_(io),
+      backoff_timer_(io) {
+  if (setup_.permission_base)
+    file_handler_ = std::make_unique<FilePermissionHandler>(io.get_executor(), *setup_.permission_base);
+}
+
+void RunEngine::interrupt(StopCause cause) {
+  if (!stop_cause_) stop_cause_ = cause;
+  mailbox_.push(InterruptMessage{cause});
+}
+
+void RunEngine::arm_timer(asio::steady_timer& timer, std::chrono::nanoseconds after, TimerKind kind) {
+  unsigned epoch = ++timer_epochs_[static_cast<int>(kind)];
+  timer.expires_after(after);
+  timer.async_wait([this, kind, epoch](boost::system::error_code ec) {
+    if (!ec) mailbox_.push(TimerMessage{kind, epoch});
+  });
+}
+
+void RunEngine::write(const object& event) {
+  if (write_failed_) return;
+  try {
+    writer_.write(event);
+  } catch (const std::exception& e) {
+    write_failed_ = true;
+    err_ << "avenor: write event: " << e.what() << "\n";
+  }
+}
+
+void RunEngine::write_status(const std::string& phase, const std::string& label,
+                             const char* source, const std::string& session_id) {
+  object e{{"event", "agent.status"}, {"phase", phase}, {"source", source}};
+  if (!label.empty()) e["label"] = label;
+  if (!session_id.empty()) e["session_id"] = session_id;
+  write(e);
+}
+
+void RunEngine::write_error(const std::string& source, const std::string& message,
+                            const std::string& session_id) {
+  object e{{"event", "avenor.error"}, {"source", source}, {"message", message}};
+  if (!session_id.empty()) e["session_id"] = session_id;
+  write(e);
+}
+
+asio::awaitable<RunOutcome> RunEngine::run() {
+  const auto& o = setup_.options;
+  std::string resume = o.resume;
+  RunOutcome last;
+  last.session_id = resume;
+  for (int attempt = 1;; ++attempt) {
+    if (stop_cause_) {
+      last = RunOutcome{exit_code_for_stop_reason(reason_for(*stop_cause_)), last.session_id,
+                        reason_for(*stop_cause_), true};
+      break;
+    }
+    last = co_await run_attempt(attempt, resume);
+    if (last.exit_code != 1 || attempt > o.max_retries || last.stop_reason == "session_id_conflict")
+      break;
+    if (!last.session_id.empty()) resume = last.session_id;  // retries resume the failed session
+    object retry{{"event", "avenor.retry"}, {"attempt", attempt + 1}, {"max_retries", o.max_retries}};
+    if (!last.session_id.empty()) retry["session_id"] = last.session_id;
+    write(retry);
+    if (write_failed_) break;
+    if (!o.sentinel_file.empty())
+      cleanup_run_files(o.sentinel_file, setup_.permission_base.value_or(derive_permission_base(o.sentinel_file)), err_);
+    auto delay = std::chrono::seconds(std::min(1 << std::min(attempt, 5), 30));
+    if (!co_await backoff(delay)) {
+      last = RunOutcome{exit_code_for_stop_reason(reason_for(*stop_cause_)), last.session_id,
+                        reason_for(*stop_cause_), true};
+      break;
+    }
+  }
+  co_return last;
+}
+
+asio::awaitable<bool> RunEngine::backoff(std::chrono::seconds delay) {
+  arm_timer(backoff_timer_, delay, TimerKind::backoff);
+  for (;;) {
+    if (stop_cause_) {
+      backoff_timer_.cancel();
+      co_return false;
+    }
+    auto msg = co_await mailbox_.pop();
+    if (auto* t = std::get_if<TimerMessage>(&msg); t && t->kind == TimerKind::backoff && is_live(*t))
+      co_return true;
+  }
+}
+
+asio::awaitable<RunOutcome> RunEngine::run_attempt(int /*attempt*/, const std::string& resume_id) {
+  const unsigned gen = ++generation_;
+  mailbox_.erase_if([](const RunMessage& m) { return !std::holds_alternative<InterruptMessage>(m); });
+  const auto& o = setup_.options;
+
+  sdk::StartOptions start;
+  start.agent = o.agent;
+  start.label = o.label;
+  start.dir = o.dir;
+  start.server_url = setup_.server_url;
+  start.model = setup_.model;
+  start.agent_profile = o.agent_profile;
+  start.runtime_id = o.runtime_id;
+  start.thinking = o.thinking;
+
+  std::unique_ptr<BackendConnection> conn;
+  std::string create_error;
+  try {
+    BackendConnection::Callbacks callbacks;
+    callbacks.on_event = [this, gen](object e) {
+      mailbox_.push(BackendEventMessage{gen, std::move(e)});
+    };
+    callbacks.on_closed = [this, gen](std::string reason) {
+      mailbox_.push(BackendClosedMessage{gen, std::move(reason)});
+    };
+    conn = std::make_unique<BackendConnection>(io_, setup_.backend, start, std::move(callbacks));
+    conn->launch();
+  } catch (const std::exception& e) {
+    create_error = e.what();
+  }
+  if (!create_error.empty()) {
+    err_ << "avenor: create provider: " << create_error << "\n";
+    if (conn) co_await close_connection(*conn);
+    co_return RunOutcome{1, resume_id, "", false};
+  }
+
+  object params;
+  if (!resume_id.empty()) params["resume_session_id"] = resume_id;
+  conn->start_session(params, [this, gen](OperationResult r) {
+    mailbox_.push(OperationDoneMessage{gen, OperationKind::start_session, std::move(r)});
+  });
+
+  std::string session_id;
+  for (;;) {
+    if (stop_cause_) {
+      co_await close_connection(*conn);
+      co_return RunOutcome{exit_code_for_stop_reason(reason_for(*stop_cause_)), resume_id,
+                           reason_for(*stop_cause_), true};
+    }
+    auto msg = co_await mailbox_.pop();
+    if (auto* done = std::get_if<OperationDoneMessage>(&msg)) {
+      if (done->generation != gen || done->kind != OperationKind::start_session) continue;
+      if (!done->result.ok()) {
+        err_ << "avenor: start session: " << done->result.error << "\n";
+        co_await close_connection(*conn);
+        co_return RunOutcome{1, resume_id, "", false};
+      }
+      if (const auto* r = done->result.value.if_object()) session_id = json::string_or(*r, "session_id");
+      if (session_id.empty()) session_id = resume_id;
+      break;
+    }
+    if (auto* ev = std::get_if<BackendEventMessage>(&msg); ev && ev->generation == gen)
+      write(ev->event);  // before the session exists there is no turn to attach it to
+  }
+
+  TurnResult turn = co_await run_turn(*conn, session_id, setup_.prompt);
+  co_await close_connection(*conn);
+  co_return RunOutcome{turn.exit_code, session_id, turn.stop_reason, turn.synthetic};
+}
+
+asio::awaitable<void> RunEngine::close_connection(BackendConnection& conn) {
+  const unsigned gen = generation_;
+  conn.close([this, gen] {
+    mailbox_.push(OperationDoneMessage{gen, OperationKind::close, {}});
+  });
+  co_await wait_for_close(gen);
+}
+
+asio::awaitable<void> RunEngine::wait_for_close(unsigned generation) {
+  for (;;) {
+    auto msg = co_await mailbox_.pop();
+    if (auto* done = std::get_if<OperationDoneMessage>(&msg);
+        done && done->generation == generation && done->kind == OperationKind::close)
+      co_return;
+  }
+}
+
+asio::awaitable<RunEngine::TurnResult> RunEngine::run_turn(BackendConnection& conn,
+                                                          const std::string& session_id,
+                                                          const std::string& text) {
+  Turn turn;
+  turn.generation = generation_;
+  turn.session_id = session_id;
+  const auto progress = setup_.options.progress_timeout;
+  const unsigned gen = turn.generation;
+
+  conn.prompt(object{{"session_id", session_id}, {"text", text}}, [this, gen](OperationResult r) {
+    mailbox_.push(OperationDoneMessage{gen, OperationKind::prompt, std::move(r)});
+  });
+  if (progress.count() > 0) arm_timer(progress_timer_, progress, TimerKind::progress);
+
+  auto finish = [&](TurnResult r) {
+    progress_timer_.cancel();
+    abandon_permission(turn);
+    return r;
+  };
+
+  for (;;) {
+    if (write_failed_) co_return finish(TurnResult{1, turn.stop_reason, false});
+    if (turn.result) co_return finish(*turn.result);
+    if (turn.stop_now) co_return co_await cancel_and_end(conn, turn, *turn.stop_now);
+    if (stop_cause_) co_return co_await cancel_and_end(conn, turn, reason_for(*stop_cause_));
+    if (turn.end_written && turn.prompt_returned && !turn.pending_permission)
+      co_return finish(TurnResult{exit_code_for_stop_reason(turn.stop_reason), turn.stop_reason, false});
+
+    auto msg = co_await mailbox_.pop();
+    if (auto* ev = std::get_if<BackendEventMessage>(&msg)) {
+      if (ev->generation != gen) continue;
+      if (progress.count() > 0) arm_timer(progress_timer_, progress, TimerKind::progress);
+      handle_backend_event(conn, turn, std::move(ev->event));
+    } else if (auto* done = std::get_if<OperationDoneMessage>(&msg)) {
+      if (done->generation != gen) continue;
+      if (done->kind == OperationKind::prompt) {
+        turn.prompt_returned = true;
+        if (done->result.status == OperationResult::Status::cancelled) {
+          turn.stop_now = "cancelled";
+        } else if (!done->result.ok()) {
+          err_ << "avenor: prompt: " << done->result.error << "\n";
+          write_error("prompt", done->result.error, session_id);
+          turn.result = TurnResult{1, "", false};
+        }
+      } else if (done->kind == OperationKind::answer_permission && !done->result.ok()) {
+        err_ << "avenor: permission: " << done->result.error << "\n";
+        write_error("permission", done->result.error, session_id);
+        turn.result = TurnResult{1, "", false};
+      }
+    } else if (auto* closed = std::get_if<BackendClosedMessage>(&msg)) {
+      if (closed->generation != gen || turn.end_written) continue;
+      err_ << "avenor: backend closed: " << closed->reason << "\n";
+      write_error("backend", "event stream closed before session.end: " + closed->reason,
+                  session_id);
+      turn.result = TurnResult{1, "", false};
+    } else if (auto* decision = std::get_if<PermissionDecisionMessage>(&msg)) {
+      if (decision->generation == gen) finish_permission(conn, turn, *decision);
+    } else if (auto* timer = std::get_if<TimerMessage>(&msg)) {
+      if (timer->kind == TimerKind::progress && is_live(*timer)) turn.stop_now = "progress_timeout";
+    }
+    // InterruptMessage: stop_cause_ is already set; the loop head acts on it.
+  }
+}
+
+asio::awaitable<RunEngine::TurnResult> RunEngine::cancel_and_end(BackendConnection& conn,
+                                                                Turn& turn,
+                                                                const std::string& reason) {
+  progress_timer_.cancel();
+  abandon_permission(turn);
+  const unsigned gen = turn.generation;
+  conn.cancel(object{{"session_id", turn.session_id}}, [this, gen](OperationResult r) {
+    mailbox_.push(OperationDoneMessage{gen, OperationKind::cancel, std::move(r)});
+  });
+  arm_timer(cancel_timer_, kCancelBudget, TimerKind::cancel_deadline);
+  for (bool waiting = true; waiting;) {
+    auto msg = co_await mailbox_.pop();
+    if (auto* ev = std::get_if<BackendEventMessage>(&msg)) {
+      // Events keep flowing while the backend winds down; permission
+      // requests are recorded but nobody answers them any more.
+      if (ev->generation != gen) continue;
+      if (event_type(ev->event) == "permission.request") {
+        ev->event["resolver"] = "none";
+        write(ev->event);
+      } else {
+        handle_backend_event(conn, turn, std::move(ev->event));
+      }
+    } else if (auto* done = std::get_if<OperationDoneMessage>(&msg)) {
+      if (done->generation != gen) continue;
+      if (done->kind == OperationKind::prompt) turn.prompt_returned = true;
+      if (done->kind == OperationKind::cancel) {
+        if (!done->result.ok()) write_error("cancel", done->result.error, turn.session_id);
+        waiting = false;
+      }
+    } else if (auto* t = std::get_if<TimerMessage>(&msg)) {
+      if (t->kind == TimerKind::cancel_deadline && is_live(*t)) {
+        write_error("cancel", "cancel did not finish within 5s", turn.session_id);
+        waiting = false;
+      }
+    } else if (auto* closed = std::get_if<BackendClosedMessage>(&msg)) {
+      if (closed->generation == gen) waiting = false;
+    }
+  }
+  cancel_timer_.cancel();
+  if (!turn.end_written) {
+    object end{{"event", "session.end"}, {"stop_reason", reason}};
+    if (!turn.session_id.empty()) end["session_id"] = turn.session_id;
+    if (turn.usage) end["usage"] = *turn.usage;
+    if (!turn.output.empty()) end["final_output"] = turn.output;
+    if (auto c = status_.observe(end)) write_status(c->phase, c->label, "avenor", turn.session_id);
+    write(end);
+    turn.end_written = true;
+  }
+  co_return TurnResult{exit_code_for_stop_reason(reason), reason, true};
+}
+
+void RunEngine::handle_backend_event(BackendConnection& /*conn*/, Turn& turn, object event) {
+  const std::string type(event_type(event));
+  if (const auto* usage = event.if_contains("usage"); usage && usage->is_object())
+    turn.usage = *usage;
+
+  bool marker_written = false;
+  if (type == "agent.message_chunk" || type == "agent.thought_chunk") {
+    std::string text = chunk_text(event);
+    if (!text.empty()) {
+      if (type == "agent.message_chunk") turn.output += text;
+      if (auto found = markers_.add_text(text).status) {
+        write_status(found->phase, found->label, "agent", turn.session_id);
+        status_.set_from_marker(found->phase, found->label);
+        marker_written = true;
+      }
+    }
+  }
+  if (!marker_written) {
+    if (auto c = status_.observe(event)) write_status(c->phase, c->label, "avenor", turn.session_id);
+  }
+  if (type == "permission.request") {
+    begin_permission(turn, event);
+    return;
+  }
+  if (type == "session.end") {
+    turn.stop_reason = json::string_or(event, "stop_reason");
+    if (!event.contains("final_output") && !turn.output.empty()) event["final_output"] = turn.output;
+    turn.end_written = true;
+  }
+  write(event);
+}
+
+void RunEngine::begin_permission(Turn& turn, const object& request) {
+  const auto& o = setup_.options;
+  const std::string request_id = id_string(request.if_contains("request_id"));
+  object annotated = request;
+
+  if (request_id.empty()) {
+    annotated["resolver"] = "none";
+    write(annotated);
+    write_error("permission", "permission.request missing request_id", turn.session_id);
+    return;
+  }
+  const bool needs_user = json::bool_or(request, "requires_user_input");
+  std::string resolver = (o.auto_approve && !needs_user) ? "automatic"
+                         : file_handler_                 ? "file"
+                                                         : "none";
+  annotated["resolver"] = resolver;
+  write(annotated);
+  if (turn.pending_permission) {
+    write_error("permission", "another permission request is already pending", turn.session_id);
+    err_ << "avenor: another permission request is already pending\n";
+    turn.result = TurnResult{1, "", false};
+    return;
+  }
+  turn.pending_permission = request_id;
+  if (const auto* options = json::find_array(request, "options")) turn.pending_options = *options;
+  else turn.pending_options.clear();
+
+  const unsigned gen = turn.generation;
+  if (resolver == "automatic") {
+    FileAnswer answer;
+    answer.kind = sdk::OptionKind::allow;
+    for (const auto& opt : turn.pending_options) {
+      const auto* obj = opt.if_object();
+      if (obj && sdk::normalize_option_kind(json::string_or(*obj, "kind")) == sdk::OptionKind::allow) {
+        answer.option_id = json::string_or(*obj, "optionId");
+        break;
+      }
+    }
+    mailbox_.push(PermissionDecisionMessage{gen, request_id, "avenor", answer, {}});
+  } else if (resolver == "file") {
+    file_handler_->begin(
+        request,
+        [this, gen, request_id](FileAnswer a) {
+          mailbox_.push(PermissionDecisionMessage{gen, request_id, "file", std::move(a), {}});
+        },
+        [this, gen, request_id](std::string error) {
+          mailbox_.push(PermissionDecisionMessage{gen, request_id, "file", std::nullopt, std::move(error)});
+        });
+  }
+}
+
+void RunEngine::finish_permission(BackendConnection& conn, Turn& turn,
+                                  PermissionDecisionMessage& msg) {
+  if (!turn.pending_permission || *turn.pending_permission != msg.request_id) return;
+  turn.pending_permission.reset();
+  if (!msg.answer) {
+    err_ << "avenor: permission handler: " << msg.error << "\n";
+    write_error("permission", "permission handler: " + msg.error, turn.session_id);
+    turn.result = TurnResult{1, "", false};
+    return;
+  }
+  const FileAnswer& a = *msg.answer;
+  const unsigned gen = turn.generation;
+  auto relay = [&](object params) {
+    params["session_id"] = turn.session_id;
+    params["request_id"] = msg.request_id;
+    conn.answer_permission(params, [this, gen](OperationResult r) {
+      mailbox_.push(OperationDoneMessage{gen, OperationKind::answer_permission, std::move(r)});
+    });
+  };
+  if (a.cancelled) {
+    relay(object{{"cancelled", true}, {"allow", false}});
+    turn.stop_now = "cancelled";
+    if (!stop_cause_) stop_cause_ = StopCause::cancelled;
+    return;
+  }
+  object response{{"event", "permission.response"},
+                  {"request_id", msg.request_id},
+                  {"option_id", a.option_id},
+                  {"kind", sdk::to_string(a.kind)},
+                  {"source", msg.source}};
+  if (!turn.session_id.empty()) response["session_id"] = turn.session_id;
+  try {
+    writer_.write(response);
+  } catch (const std::exception& e) {
+    // A lost permission.response is reported, not fatal (events.md §1).
+    err_ << "avenor: write event: " << e.what() << "\n";
+  }
+  if (auto c = status_.permission_resolved()) write_status(c->phase, c->label, "avenor", turn.session_id);
+  relay(object{{"allow", a.kind == sdk::OptionKind::allow},
+               {"option_id", a.option_id},
+               {"message", a.message}});
+}
+
+void RunEngine::abandon_permission(Turn& turn) {
+  if (turn.pending_permission && file_handler_) file_handler_->abandon();
+  turn.pending_permission.reset();
+}
+
+}  // namespace avenor::host

@@ -1,0 +1,106 @@
+// The heart of `avenor run`: attempts and retries (cli.md §3.4), one attempt
+// (§3.5) and one turn with its exact event write order (events.md §5),
+// permissions (events.md §7), cancellation and timeouts (cli.md §3.6–§3.9).
+#pragma once
+
+#include "events/event_writer.hpp"
+#include "plugin_host/backend_connection.hpp"
+#include "plugin_host/plugin_catalog.hpp"
+#include "run/mailbox.hpp"
+#include "run/markers.hpp"
+#include "run/run_messages.hpp"
+#include "run/run_options.hpp"
+#include "run/status_tracker.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+
+namespace avenor::host {
+
+// What the run command prepared before handing over.
+struct RunSetup {
+  RunOptions options;
+  BackendEntry backend;
+  std::string prompt;
+  std::string server_url;
+  std::string model;                                  // after the agent→model lookup
+  std::optional<std::filesystem::path> permission_base;  // the file handler, if any
+};
+
+struct RunOutcome {
+  int exit_code = 1;
+  std::string session_id;
+  std::string stop_reason;  // the last turn's stop reason; may be empty
+  bool synthetic = false;   // stop_reason came from a cancel or timeout, not the backend
+};
+
+class RunEngine {
+ public:
+  RunEngine(boost::asio::io_context& io, RunSetup setup, EventWriter& writer, std::ostream& err);
+
+  boost::asio::awaitable<RunOutcome> run();
+
+  // Stops the run from outside (signal, overall timeout). Safe at any time.
+  void interrupt(StopCause cause);
+
+ private:
+  struct TurnResult {
+    int exit_code = 1;
+    std::string stop_reason;
+    bool synthetic = false;
+  };
+  struct Turn;
+
+  boost::asio::awaitable<RunOutcome> run_attempt(int attempt, const std::string& resume_id);
+  boost::asio::awaitable<TurnResult> run_turn(BackendConnection& conn,
+                                              const std::string& session_id,
+                                              const std::string& text);
+  boost::asio::awaitable<TurnResult> cancel_and_end(BackendConnection& conn, Turn& turn,
+                                                    const std::string& reason);
+  boost::asio::awaitable<void> close_connection(BackendConnection& conn);
+  // Sleeps for the retry backoff; false when the run was stopped meanwhile.
+  boost::asio::awaitable<bool> backoff(std::chrono::seconds delay);
+
+  // Turn helpers.
+  void handle_backend_event(BackendConnection& conn, Turn& turn, boost::json::object event);
+  void begin_permission(Turn& turn, const boost::json::object& request);
+  void finish_permission(BackendConnection& conn, Turn& turn, PermissionDecisionMessage& msg);
+  void abandon_permission(Turn& turn);
+  void write_status(const std::string& phase, const std::string& label, const char* source,
+                    const std::string& session_id);
+  void write_error(const std::string& source, const std::string& message,
+                   const std::string& session_id);
+  void write(const boost::json::object& event);
+  void arm_timer(boost::asio::steady_timer& timer, std::chrono::nanoseconds after, TimerKind kind);
+  bool is_live(const TimerMessage& m) const {
+    return m.epoch == timer_epochs_[static_cast<int>(m.kind)];
+  }
+  boost::asio::awaitable<void> wait_for_close(unsigned generation);
+
+  bool is_current(unsigned generation) const { return generation == generation_; }
+
+  boost::asio::io_context& io_;
+  RunSetup setup_;
+  EventWriter& writer_;
+  std::ostream& err_;
+  Mailbox<RunMessage> mailbox_;
+  boost::asio::steady_timer progress_timer_;
+  boost::asio::steady_timer cancel_timer_;
+  boost::asio::steady_timer backoff_timer_;
+  std::optional<StopCause> stop_cause_;
+  MarkerScanner markers_;
+  StatusTracker status_;
+  unsigned generation_ = 0;
+  unsigned timer_epochs_[3] = {0, 0, 0};
+  std::unique_ptr<FilePermissionHandler> file_handler_;
+  bool write_failed_ = false;
+};
+
+}  // namespace avenor::host

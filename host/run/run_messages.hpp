@@ -1,0 +1,54 @@
+// What a run's mailbox carries. Messages from a backend connection carry the
+// attempt generation they belong to, so late news from a closed attempt is
+// recognised and dropped.
+#pragma once
+
+#include "permissions/file_permission_handler.hpp"
+#include "plugin_host/backend_connection.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <optional>
+#include <string>
+#include <variant>
+
+namespace avenor::host {
+
+// Why a run is being stopped from outside the backend.
+enum class StopCause { cancelled, timeout };
+
+enum class OperationKind { start_session, prompt, cancel, answer_permission, close };
+enum class TimerKind { progress, cancel_deadline, backoff };
+
+struct BackendEventMessage {
+  unsigned generation;
+  boost::json::object event;
+};
+struct OperationDoneMessage {
+  unsigned generation;
+  OperationKind kind;
+  OperationResult result;
+};
+struct BackendClosedMessage {
+  unsigned generation;
+  std::string reason;
+};
+struct PermissionDecisionMessage {
+  unsigned generation;
+  std::string request_id;
+  std::string source;                // avenor, control or file
+  std::optional<FileAnswer> answer;  // empty on error
+  std::string error;
+};
+struct InterruptMessage {
+  StopCause cause;
+};
+struct TimerMessage {
+  TimerKind kind;
+  unsigned epoch;  // which arming of the timer fired; older ones are stale
+};
+
+using RunMessage = std::variant<BackendEventMessage, OperationDoneMessage, BackendClosedMessage,
+                                PermissionDecisionMessage, InterruptMessage, TimerMessage>;
+
+}  // namespace avenor::host

@@ -1,0 +1,51 @@
+#include "run/status_tracker.hpp"
+
+#include <avenor/sdk/json.hpp>
+
+namespace avenor::host {
+
+namespace json = sdk::json;
+
+std::optional<StatusChange> StatusTracker::move_to(std::string phase, std::string label,
+                                                   bool from_marker) {
+  if (phase == phase_ && label == label_) return std::nullopt;
+  phase_ = std::move(phase);
+  label_ = std::move(label);
+  label_from_marker_ = from_marker && !label_.empty();
+  return StatusChange{phase_, label_};
+}
+
+std::optional<StatusChange> StatusTracker::observe(const boost::json::object& event) {
+  std::string_view type;
+  if (auto* e = event.if_contains("event"); e && e->is_string()) type = e->get_string();
+  if (type == "agent.thought_chunk") {
+    if (phase_ == "thinking" || phase_ == "waiting" || phase_ == "done") return std::nullopt;
+    return move_to("thinking", "", false);
+  }
+  if (type == "tool.call") {
+    if (phase_ == "waiting" || phase_ == "done") return std::nullopt;
+    return move_to("working", json::string_or(event, "title"), false);
+  }
+  if (type == "permission.request") {
+    if (phase_ == "done") return std::nullopt;
+    std::string label = json::string_or(event, "question");
+    if (label.empty()) label = json::string_or(event, "tool");
+    return move_to("waiting", label, false);
+  }
+  if (type == "session.end") return move_to("done", "", false);
+  return std::nullopt;
+}
+
+std::optional<StatusChange> StatusTracker::permission_resolved() {
+  std::string label = label_from_marker_ ? label_ : std::string();
+  bool from_marker = label_from_marker_;
+  return move_to("working", std::move(label), from_marker);
+}
+
+void StatusTracker::set_from_marker(std::string phase, std::string label) {
+  phase_ = std::move(phase);
+  label_ = std::move(label);
+  label_from_marker_ = !label_.empty();
+}
+
+}  // namespace avenor::host

@@ -1,0 +1,37 @@
+// Synthesizes agent.status from the event stream (events.md §5.3), so a
+// watcher sees thinking → working → waiting → done without parsing backends.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/json/object.hpp>
+
+namespace avenor::host {
+
+struct StatusChange {
+  std::string phase;
+  std::string label;
+};
+
+class StatusTracker {
+ public:
+  // The change `event` causes, if any (nullopt when the phase and label stay).
+  std::optional<StatusChange> observe(const boost::json::object& event);
+  // A permission was answered: back to working, keeping only a marker label.
+  std::optional<StatusChange> permission_resolved();
+  // A status marker from the agent sets the state directly.
+  void set_from_marker(std::string phase, std::string label);
+
+  const std::string& phase() const { return phase_; }
+
+ private:
+  std::optional<StatusChange> move_to(std::string phase, std::string label, bool from_marker);
+
+  std::string phase_;
+  std::string label_;
+  bool label_from_marker_ = false;
+};
+
+}  // namespace avenor::host
