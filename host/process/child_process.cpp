@@ -147,12 +147,24 @@ struct ChildProcess::State : std::enable_shared_from_this<State> {
       : io(io),
         pid(child),
         handlers(std::move(h)),
-        stdin_pipe(io, in.release()),
-        stdout_pipe(io, out.release()),
-        stderr_pipe(io, err.release()),
-        exit_watch(io, pidfd.release()),
+        stdin_pipe(io),
+        stdout_pipe(io),
+        stderr_pipe(io),
+        exit_watch(io),
         term_timer(io),
-        grace_timer(io) {}
+        grace_timer(io) {
+    // Ownership moves to asio only once assign() succeeded, so a throwing
+    // assign leaves the fd with its UniqueFd.
+    adopt(stdin_pipe, in);
+    adopt(stdout_pipe, out);
+    adopt(stderr_pipe, err);
+    adopt(exit_watch, pidfd);
+  }
+
+  static void adopt(asio::posix::stream_descriptor& d, UniqueFd& fd) {
+    d.assign(fd.get());
+    (void)fd.release();
+  }
 
   asio::io_context& io;
   pid_t pid;

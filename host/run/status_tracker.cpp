@@ -11,7 +11,7 @@ std::optional<StatusChange> StatusTracker::move_to(std::string phase, std::strin
   if (phase == phase_ && label == label_) return std::nullopt;
   phase_ = std::move(phase);
   label_ = std::move(label);
-  label_from_marker_ = from_marker && !label_.empty();
+  if (from_marker) marker_label_ = label_;
   return StatusChange{phase_, label_};
 }
 
@@ -24,6 +24,7 @@ std::optional<StatusChange> StatusTracker::observe(const boost::json::object& ev
   }
   if (type == "tool.call") {
     if (phase_ == "waiting" || phase_ == "done") return std::nullopt;
+    marker_label_.clear();  // a tool call replaces whatever the agent said it was doing
     return move_to("working", json::string_or(event, "title"), false);
   }
   if (type == "permission.request") {
@@ -37,15 +38,13 @@ std::optional<StatusChange> StatusTracker::observe(const boost::json::object& ev
 }
 
 std::optional<StatusChange> StatusTracker::permission_resolved() {
-  std::string label = label_from_marker_ ? label_ : std::string();
-  bool from_marker = label_from_marker_;
-  return move_to("working", std::move(label), from_marker);
+  return move_to("working", marker_label_, !marker_label_.empty());
 }
 
 void StatusTracker::set_from_marker(std::string phase, std::string label) {
   phase_ = std::move(phase);
   label_ = std::move(label);
-  label_from_marker_ = !label_.empty();
+  marker_label_ = label_;
 }
 
 }  // namespace avenor::host

@@ -31,7 +31,7 @@ class StatusTracker {
 
   std::string phase_;
   std::string label_;
-  bool label_from_marker_ = false;
+  std::string marker_label_;  // kept across permission gates
 };
 
 }  // namespace avenor::host

@@ -115,3 +115,30 @@ def test_timeout(avenor, opencode, tmp_path, model_server):
     lines = files.sentinel_lines()
     assert lines[0] == "TIMEOUT" and "STOP_REASON=timeout" in lines
     assert [e["stop_reason"] for e in events_named(files.read_events(), "session.end")] == ["timeout"]
+
+
+def test_start_failure_is_retried_then_failed(avenor, opencode, tmp_path, model_server):
+    # opencode rejects an unknown model at session/set_config_option: a
+    # retryable exit-1 failure, so --max-retries 1 makes a second attempt.
+    server = model_server({"steps": [{"reply": "never used"}]})
+    run, files = start_run(avenor, tmp_path, server, "--prompt", "hi", "--model", "nope/missing",
+                           "--max-retries", "1")
+    assert run.wait(120) == 1
+    assert files.stderr_text().count("model not found: nope/missing") == 2
+    retries = events_named(files.read_events(), "avenor.retry")
+    assert [(r["attempt"], r["max_retries"]) for r in retries] == [(2, 1)]
+    assert files.sentinel_lines() == ["FAILED", "SESSION=", "STOP_REASON=exit_1", "EXIT_CODE=1",
+                                      "RUN=run-oc-1"]
+
+
+def test_model_error_is_bounded_by_progress_timeout(avenor, opencode, tmp_path, model_server):
+    # opencode 1.18 keeps retrying a failing model and never ends the ACP turn
+    # (see shared/peers.md); --progress-timeout is what ends such a run.
+    server = model_server({"steps": [{"error": 500, "message": "injected failure", "repeat": True}]})
+    run, files = start_run(avenor, tmp_path, server, "--prompt", "hi", "--progress-timeout", "6s")
+    assert run.wait(120) == 124, files.stderr_text()
+    assert server.requests(kind="main"), "opencode never asked the model"
+    lines = files.sentinel_lines()
+    assert lines[0] == "TIMEOUT" and "STOP_REASON=progress_timeout" in lines
+    end = events_named(files.read_events(), "session.end")
+    assert [e["stop_reason"] for e in end] == ["progress_timeout"]
