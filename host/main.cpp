@@ -1,10 +1,4 @@
 // avenor: dispatch on argv[1] (cli.md §1). `run` is the default command.
-#include "commands/answer_command.hpp"
-#include "commands/doctor_command.hpp"
-#include "commands/plugins_command.hpp"
-#include "commands/run_command.hpp"
-#include "process/signals.hpp"
-
 #include <spdlog/cfg/env.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -13,6 +7,12 @@
 #include <set>
 #include <string>
 #include <vector>
+
+#include "commands/answer_command.hpp"
+#include "commands/doctor_command.hpp"
+#include "commands/plugins_command.hpp"
+#include "commands/run_command.hpp"
+#include "process/signals.hpp"
 
 namespace {
 

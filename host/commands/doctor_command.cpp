@@ -1,13 +1,12 @@
 #include "commands/doctor_command.hpp"
 
+#include <array>
+#include <avenor/sdk/json.hpp>
+
 #include "cli/go_flags.hpp"
 #include "plugin_host/plugin_catalog.hpp"
 #include "process/command_probe.hpp"
 #include "util/executable_search.hpp"
-
-#include <avenor/sdk/json.hpp>
-
-#include <array>
 
 namespace avenor::host {
 
@@ -18,8 +17,8 @@ namespace {
 // The seven backends of the spec; one without a plugin is reported missing,
 // so a packager's split is visible to the user.
 constexpr std::array<std::string_view, 7> kKnownBackends{
-    "opencode-acp", "opencode-http", "codex-app-server", "gemini-acp",
-    "cursor-acp",   "pi",            "claude-channel"};
+    "opencode-acp", "opencode-http", "codex-app-server", "gemini-acp", "cursor-acp",
+    "pi",           "claude-channel"};
 
 struct Report {
   std::ostream& out;
@@ -116,8 +115,10 @@ int doctor_main(const std::vector<std::string>& args, std::ostream& out, std::os
 
   Report report{out, {}};
   for (const auto& name : names) {
-    if (auto entry = catalog.find(name)) check_backend(entry->info, report);
-    else report.miss(name, "plugin not installed");
+    if (auto entry = catalog.find(name))
+      check_backend(entry->info, report);
+    else
+      report.miss(name, "plugin not installed");
   }
   if (report.missing.empty()) {
     out << "summary: nothing missing\n";

@@ -1,10 +1,10 @@
 #include "commands/plugins_command.hpp"
 
+#include <boost/json.hpp>
+
 #include "cli/go_flags.hpp"
 #include "plugin_host/plugin_catalog.hpp"
 #include "util/executable_search.hpp"
-
-#include <boost/json.hpp>
 
 namespace avenor::host {
 
@@ -35,14 +35,14 @@ int plugins_main(const std::vector<std::string>& args, std::ostream& out, std::o
         out << b.name << "\t" << lib->version() << "\tabi=" << lib->abi_version() << "\t"
             << lib->path().string() << "\tcli=" << cli_text << "\n";
       } else {
-        rows.push_back(boost::json::object{
-            {"name", b.name},
-            {"version", lib->version()},
-            {"abi_version", lib->abi_version()},
-            {"path", lib->path().string()},
-            {"cli", b.cli},
-            {"cli_path", cli_path ? cli_path->string() : std::string()},
-            {"cli_found", b.cli.empty() || cli_path.has_value()}});
+        rows.push_back(
+            boost::json::object{{"name", b.name},
+                                {"version", lib->version()},
+                                {"abi_version", lib->abi_version()},
+                                {"path", lib->path().string()},
+                                {"cli", b.cli},
+                                {"cli_path", cli_path ? cli_path->string() : std::string()},
+                                {"cli_found", b.cli.empty() || cli_path.has_value()}});
       }
     }
   }

@@ -1,5 +1,13 @@
 #include "commands/run_command.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
 #include "cli/go_flags.hpp"
 #include "events/event_writer.hpp"
 #include "plugin_host/plugin_catalog.hpp"
@@ -10,15 +18,6 @@
 #include "run/thinking.hpp"
 #include "util/duration.hpp"
 #include "util/run_id.hpp"
-
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
-
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
 
 namespace avenor::host {
 
@@ -39,29 +38,36 @@ void define_flags(GoFlagSet& f, RunOptions& o) {
   f.string_var(o.run_id, "run-id", o.run_id, "correlation id (default: 16 random hex characters)");
   f.string_var(o.dir, "dir", o.dir, "agent working directory");
   f.string_var(o.resume, "resume", o.resume, "resume this backend session id");
-  f.string_var(o.server_url, "server-url", o.server_url, "external server endpoint (opencode-http)");
+  f.string_var(o.server_url, "server-url", o.server_url,
+               "external server endpoint (opencode-http)");
   f.string_var(o.on_event, "on-event", o.on_event, "NDJSON event log (created or truncated)");
   f.string_var(o.sentinel_file, "sentinel-file", o.sentinel_file, "completion sentinel file");
   f.string_var(o.permission_handler, "permission-handler", o.permission_handler, "file:<path>");
-  f.bool_var(o.auto_approve, "auto-approve", o.auto_approve, "answer ordinary permission requests with allow");
+  f.bool_var(o.auto_approve, "auto-approve", o.auto_approve,
+             "answer ordinary permission requests with allow");
   f.string_var(o.control_socket, "control-socket", o.control_socket, "Unix control socket path");
-  f.string_var(o.http_debug, "http-debug", o.http_debug, "loopback HTTP/SSE debug adapter host:port");
+  f.string_var(o.http_debug, "http-debug", o.http_debug,
+               "loopback HTTP/SSE debug adapter host:port");
   f.duration_var(o.timeout, "timeout", o.timeout, "wall-clock limit for the whole run (0 = off)");
-  f.duration_var(o.progress_timeout, "progress-timeout", o.progress_timeout, "per-turn idle limit (0 = off)");
-  f.int_var(o.max_retries, "max-retries", o.max_retries, "extra attempts after a retryable failure");
+  f.duration_var(o.progress_timeout, "progress-timeout", o.progress_timeout,
+                 "per-turn idle limit (0 = off)");
+  f.int_var(o.max_retries, "max-retries", o.max_retries,
+            "extra attempts after a retryable failure");
   f.duration_var(o.permission_claim_timeout, "permission-claim-timeout", o.permission_claim_timeout,
                  "how long a control client has to answer a permission (0 = until answered)");
   f.string_var(o.runtime_id, "runtime-id", o.runtime_id, "stamp runtime_id on every event");
-  f.string_var(o.agent_profile, "agent-profile", o.agent_profile, "agent profile passed to the backend");
-  f.func_var("parked-timeout",
-             "after a successful turn, wait this long for a control prompt (0 = until cancelled)",
-             [&o](std::string_view text) -> std::optional<std::string> {
-               auto d = parse_go_duration(text);
-               if (!d) return "parse error";
-               o.parked_timeout = *d;
-               return std::nullopt;
-             },
-             false, "duration");
+  f.string_var(o.agent_profile, "agent-profile", o.agent_profile,
+               "agent profile passed to the backend");
+  f.func_var(
+      "parked-timeout",
+      "after a successful turn, wait this long for a control prompt (0 = until cancelled)",
+      [&o](std::string_view text) -> std::optional<std::string> {
+        auto d = parse_go_duration(text);
+        if (!d) return "parse error";
+        o.parked_timeout = *d;
+        return std::nullopt;
+      },
+      false, "duration");
 }
 
 std::string read_whole_file(const std::string& path) {
@@ -173,7 +179,8 @@ int run_main(const std::vector<std::string>& args, std::ostream& err) {
 
   if (!o.control_socket.empty())
     return done.fail("start control server: the control socket is not built yet");
-  if (!o.http_debug.empty()) return done.fail("--http-debug: the HTTP debug adapter is not built yet");
+  if (!o.http_debug.empty())
+    return done.fail("--http-debug: the HTTP debug adapter is not built yet");
   if (!o.permission_handler.empty() && !explicit_base)
     return done.fail("--permission-handler supports file:<path> only");
 

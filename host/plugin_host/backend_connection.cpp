@@ -1,14 +1,13 @@
 #include "plugin_host/backend_connection.hpp"
 
-#include "plugin_host/launch_environment.hpp"
+#include <spdlog/spdlog.h>
 
 #include <avenor/sdk/host.hpp>
 #include <avenor/sdk/json.hpp>
-
 #include <boost/asio/post.hpp>
-#include <spdlog/spdlog.h>
-
 #include <stdexcept>
+
+#include "plugin_host/launch_environment.hpp"
 
 namespace avenor::host {
 

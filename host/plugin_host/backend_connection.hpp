@@ -4,20 +4,19 @@
 // callback into a posted handler so the plugin is never re-entered.
 #pragma once
 
-#include "plugin_host/plugin_catalog.hpp"
-#include "process/child_process.hpp"
-
 #include <avenor/abi/plugin_abi.h>
-#include <avenor/sdk/backend.hpp>
 
+#include <avenor/sdk/backend.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
-
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+
+#include "plugin_host/plugin_catalog.hpp"
+#include "process/child_process.hpp"
 
 namespace avenor::host {
 

@@ -1,8 +1,7 @@
 #include "plugin_host/launch_environment.hpp"
 
-#include <avenor/sdk/json.hpp>
-
 #include <algorithm>
+#include <avenor/sdk/json.hpp>
 #include <stdexcept>
 
 extern char** environ;

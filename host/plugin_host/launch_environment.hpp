@@ -2,12 +2,12 @@
 // argv, the inherited environment with the plugin's changes, and the cwd.
 #pragma once
 
-#include "process/child_process.hpp"
-
 #include <map>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "process/child_process.hpp"
 
 namespace avenor::host {
 

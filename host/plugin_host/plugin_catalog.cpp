@@ -1,11 +1,10 @@
 #include "plugin_host/plugin_catalog.hpp"
 
 #include <algorithm>
+#include <boost/dll/runtime_symbol_info.hpp>
 #include <cstdlib>
 #include <set>
 #include <system_error>
-
-#include <boost/dll/runtime_symbol_info.hpp>
 
 namespace avenor::host {
 

@@ -3,13 +3,13 @@
 // with its error and skipped; it never hides the other backends.
 #pragma once
 
-#include "plugin_host/plugin_library.hpp"
-
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "plugin_host/plugin_library.hpp"
 
 namespace avenor::host {
 

@@ -23,8 +23,7 @@ std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::filesystem::path& 
   boost::dll::fs::error_code ec;
   // RTLD_LOCAL keeps each plugin's symbols to itself: two plugins built from
   // different SDK versions must not resolve into each other.
-  lib->library_.load(path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local,
-                     ec);
+  lib->library_.load(path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
   if (ec) {
     const char* why = dlerror();
     throw std::runtime_error("cannot load plugin: " + (why ? std::string(why) : ec.message()));

@@ -5,7 +5,6 @@
 #include <avenor/abi/plugin_abi.h>
 
 #include <boost/dll/shared_library.hpp>
-
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -44,7 +43,6 @@ class PluginLibrary {
   explicit PluginLibrary(Key) {}
 
  private:
-
   boost::dll::shared_library library_;
   std::filesystem::path path_;
   std::string name_, version_;

@@ -1,10 +1,10 @@
 #include "process/command_probe.hpp"
 
-#include "plugin_host/launch_environment.hpp"
-#include "process/child_process.hpp"
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+
+#include "plugin_host/launch_environment.hpp"
+#include "process/child_process.hpp"
 
 namespace avenor::host {
 

@@ -8,7 +8,9 @@ namespace avenor::host {
 
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
@@ -41,7 +43,8 @@ bool consume_suffix(std::string_view& s, std::string_view suffix) {
 std::pair<std::string, std::string> split_word_label(std::string_view body) {
   auto bar = body.find('|');
   std::string_view word = trim(body.substr(0, bar));
-  std::string_view label = bar == std::string_view::npos ? std::string_view{} : trim(body.substr(bar + 1));
+  std::string_view label =
+      bar == std::string_view::npos ? std::string_view{} : trim(body.substr(bar + 1));
   return {lower(word), std::string(label)};
 }
 
@@ -80,10 +83,14 @@ bool toggles_fence(std::string_view line) {
 
 std::string_view to_string(LoopDirective d) {
   switch (d) {
-    case LoopDirective::continue_: return "continue";
-    case LoopDirective::exit: return "exit";
-    case LoopDirective::abort: return "abort";
-    case LoopDirective::none: break;
+    case LoopDirective::continue_:
+      return "continue";
+    case LoopDirective::exit:
+      return "exit";
+    case LoopDirective::abort:
+      return "abort";
+    case LoopDirective::none:
+      break;
   }
   return "";
 }
@@ -139,8 +146,7 @@ MarkerScanner::Result MarkerScanner::add_text(std::string_view text) {
     last_status_key_.clear();
   }
   // Fast path: no marker syntax anywhere in the window.
-  if (window_.find('[') == std::string::npos && window_.find("<|") == std::string::npos)
-    return {};
+  if (window_.find('[') == std::string::npos && window_.find("<|") == std::string::npos) return {};
   scan_loop_markers();
   return Result{scan_status()};
 }

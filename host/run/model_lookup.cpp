@@ -1,7 +1,6 @@
 #include "run/model_lookup.hpp"
 
 #include <avenor/sdk/json.hpp>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>

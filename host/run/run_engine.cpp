@@ -1,13 +1,11 @@
 #include "run/run_engine.hpp"
 
-#include "run/sentinel.hpp"
-
+#include <algorithm>
 #include <avenor/sdk/json.hpp>
 #include <avenor/sdk/option_kinds.hpp>
-
 #include <boost/asio/use_awaitable.hpp>
 
-#include <algorithm>
+#include "run/sentinel.hpp"
 
 namespace avenor::host {
 
@@ -56,7 +54,7 @@ struct RunEngine::Turn {
   std::string output;
   std::optional<std::string> pending_permission;
   boost::json::array pending_options;
-  std::optional<TurnResult> result;   // the turn must end now with this
+  std::optional<TurnResult> result;     // the turn must end now with this
   std::optional<std::string> stop_now;  // the turn must be cancelled with this reason
 };
 
@@ -70,7 +68,8 @@ RunEngine::RunEngine(asio::io_context& io, RunSetup setup, EventWriter& writer, 
       cancel_timer_(io),
       backoff_timer_(io) {
   if (setup_.permission_base)
-    file_handler_ = std::make_unique<FilePermissionHandler>(io.get_executor(), *setup_.permission_base);
+    file_handler_ =
+        std::make_unique<FilePermissionHandler>(io.get_executor(), *setup_.permission_base);
 }
 
 void RunEngine::interrupt(StopCause cause) {
@@ -78,7 +77,8 @@ void RunEngine::interrupt(StopCause cause) {
   mailbox_.push(InterruptMessage{cause});
 }
 
-void RunEngine::arm_timer(asio::steady_timer& timer, std::chrono::nanoseconds after, TimerKind kind) {
+void RunEngine::arm_timer(asio::steady_timer& timer, std::chrono::nanoseconds after,
+                          TimerKind kind) {
   unsigned epoch = ++timer_epochs_[static_cast<int>(kind)];
   timer.expires_after(after);
   timer.async_wait([this, kind, epoch](boost::system::error_code ec) {
@@ -96,8 +96,8 @@ void RunEngine::write(const object& event) {
   }
 }
 
-void RunEngine::write_status(const std::string& phase, const std::string& label,
-                             const char* source, const std::string& session_id) {
+void RunEngine::write_status(const std::string& phase, const std::string& label, const char* source,
+                             const std::string& session_id) {
   object e{{"event", "agent.status"}, {"phase", phase}, {"source", source}};
   if (!label.empty()) e["label"] = label;
   if (!session_id.empty()) e["session_id"] = session_id;
@@ -126,12 +126,15 @@ asio::awaitable<RunOutcome> RunEngine::run() {
     if (last.exit_code != 1 || attempt > o.max_retries || last.stop_reason == "session_id_conflict")
       break;
     if (!last.session_id.empty()) resume = last.session_id;  // retries resume the failed session
-    object retry{{"event", "avenor.retry"}, {"attempt", attempt + 1}, {"max_retries", o.max_retries}};
+    object retry{
+        {"event", "avenor.retry"}, {"attempt", attempt + 1}, {"max_retries", o.max_retries}};
     if (!last.session_id.empty()) retry["session_id"] = last.session_id;
     write(retry);
     if (write_failed_) break;
     if (!o.sentinel_file.empty())
-      cleanup_run_files(o.sentinel_file, setup_.permission_base.value_or(derive_permission_base(o.sentinel_file)), err_);
+      cleanup_run_files(o.sentinel_file,
+                        setup_.permission_base.value_or(derive_permission_base(o.sentinel_file)),
+                        err_);
     auto delay = std::chrono::seconds(std::min(1 << std::min(attempt, 5), 30));
     if (!co_await backoff(delay)) {
       last = RunOutcome{exit_code_for_stop_reason(reason_for(*stop_cause_)), last.session_id,
@@ -150,14 +153,16 @@ asio::awaitable<bool> RunEngine::backoff(std::chrono::seconds delay) {
       co_return false;
     }
     auto msg = co_await mailbox_.pop();
-    if (auto* t = std::get_if<TimerMessage>(&msg); t && t->kind == TimerKind::backoff && is_live(*t))
+    if (auto* t = std::get_if<TimerMessage>(&msg);
+        t && t->kind == TimerKind::backoff && is_live(*t))
       co_return true;
   }
 }
 
 asio::awaitable<RunOutcome> RunEngine::run_attempt(int /*attempt*/, const std::string& resume_id) {
   const unsigned gen = ++generation_;
-  mailbox_.erase_if([](const RunMessage& m) { return !std::holds_alternative<InterruptMessage>(m); });
+  mailbox_.erase_if(
+      [](const RunMessage& m) { return !std::holds_alternative<InterruptMessage>(m); });
   const auto& o = setup_.options;
 
   sdk::StartOptions start;
@@ -212,7 +217,8 @@ asio::awaitable<RunOutcome> RunEngine::run_attempt(int /*attempt*/, const std::s
         co_await close_connection(*conn);
         co_return RunOutcome{1, resume_id, "", false};
       }
-      if (const auto* r = done->result.value.if_object()) session_id = json::string_or(*r, "session_id");
+      if (const auto* r = done->result.value.if_object())
+        session_id = json::string_or(*r, "session_id");
       if (session_id.empty()) session_id = resume_id;
       break;
     }
@@ -227,9 +233,7 @@ asio::awaitable<RunOutcome> RunEngine::run_attempt(int /*attempt*/, const std::s
 
 asio::awaitable<void> RunEngine::close_connection(BackendConnection& conn) {
   const unsigned gen = generation_;
-  conn.close([this, gen] {
-    mailbox_.push(OperationDoneMessage{gen, OperationKind::close, {}});
-  });
+  conn.close([this, gen] { mailbox_.push(OperationDoneMessage{gen, OperationKind::close, {}}); });
   co_await wait_for_close(gen);
 }
 
@@ -243,8 +247,8 @@ asio::awaitable<void> RunEngine::wait_for_close(unsigned generation) {
 }
 
 asio::awaitable<RunEngine::TurnResult> RunEngine::run_turn(BackendConnection& conn,
-                                                          const std::string& session_id,
-                                                          const std::string& text) {
+                                                           const std::string& session_id,
+                                                           const std::string& text) {
   Turn turn;
   turn.generation = generation_;
   turn.session_id = session_id;
@@ -268,7 +272,8 @@ asio::awaitable<RunEngine::TurnResult> RunEngine::run_turn(BackendConnection& co
     if (turn.stop_now) co_return co_await cancel_and_end(conn, turn, *turn.stop_now);
     if (stop_cause_) co_return co_await cancel_and_end(conn, turn, reason_for(*stop_cause_));
     if (turn.end_written && turn.prompt_returned && !turn.pending_permission)
-      co_return finish(TurnResult{exit_code_for_stop_reason(turn.stop_reason), turn.stop_reason, false});
+      co_return finish(
+          TurnResult{exit_code_for_stop_reason(turn.stop_reason), turn.stop_reason, false});
 
     auto msg = co_await mailbox_.pop();
     if (auto* ev = std::get_if<BackendEventMessage>(&msg)) {
@@ -307,8 +312,8 @@ asio::awaitable<RunEngine::TurnResult> RunEngine::run_turn(BackendConnection& co
 }
 
 asio::awaitable<RunEngine::TurnResult> RunEngine::cancel_and_end(BackendConnection& conn,
-                                                                Turn& turn,
-                                                                const std::string& reason) {
+                                                                 Turn& turn,
+                                                                 const std::string& reason) {
   progress_timer_.cancel();
   abandon_permission(turn);
   const unsigned gen = turn.generation;
@@ -375,7 +380,8 @@ void RunEngine::handle_backend_event(BackendConnection& /*conn*/, Turn& turn, ob
     }
   }
   if (!marker_written) {
-    if (auto c = status_.observe(event)) write_status(c->phase, c->label, "avenor", turn.session_id);
+    if (auto c = status_.observe(event))
+      write_status(c->phase, c->label, "avenor", turn.session_id);
   }
   if (type == "permission.request") {
     begin_permission(turn, event);
@@ -383,7 +389,8 @@ void RunEngine::handle_backend_event(BackendConnection& /*conn*/, Turn& turn, ob
   }
   if (type == "session.end") {
     turn.stop_reason = json::string_or(event, "stop_reason");
-    if (!event.contains("final_output") && !turn.output.empty()) event["final_output"] = turn.output;
+    if (!event.contains("final_output") && !turn.output.empty())
+      event["final_output"] = turn.output;
     turn.end_written = true;
   }
   write(event);
@@ -413,8 +420,10 @@ void RunEngine::begin_permission(Turn& turn, const object& request) {
     return;
   }
   turn.pending_permission = request_id;
-  if (const auto* options = json::find_array(request, "options")) turn.pending_options = *options;
-  else turn.pending_options.clear();
+  if (const auto* options = json::find_array(request, "options"))
+    turn.pending_options = *options;
+  else
+    turn.pending_options.clear();
 
   const unsigned gen = turn.generation;
   if (resolver == "automatic") {
@@ -422,7 +431,8 @@ void RunEngine::begin_permission(Turn& turn, const object& request) {
     answer.kind = sdk::OptionKind::allow;
     for (const auto& opt : turn.pending_options) {
       const auto* obj = opt.if_object();
-      if (obj && sdk::normalize_option_kind(json::string_or(*obj, "kind")) == sdk::OptionKind::allow) {
+      if (obj &&
+          sdk::normalize_option_kind(json::string_or(*obj, "kind")) == sdk::OptionKind::allow) {
         answer.option_id = json::string_or(*obj, "optionId");
         break;
       }
@@ -435,7 +445,8 @@ void RunEngine::begin_permission(Turn& turn, const object& request) {
           mailbox_.push(PermissionDecisionMessage{gen, request_id, "file", std::move(a), {}});
         },
         [this, gen, request_id](std::string error) {
-          mailbox_.push(PermissionDecisionMessage{gen, request_id, "file", std::nullopt, std::move(error)});
+          mailbox_.push(
+              PermissionDecisionMessage{gen, request_id, "file", std::nullopt, std::move(error)});
         });
   }
 }
@@ -477,7 +488,8 @@ void RunEngine::finish_permission(BackendConnection& conn, Turn& turn,
     // A lost permission.response is reported, not fatal (events.md §1).
     err_ << "avenor: write event: " << e.what() << "\n";
   }
-  if (auto c = status_.permission_resolved()) write_status(c->phase, c->label, "avenor", turn.session_id);
+  if (auto c = status_.permission_resolved())
+    write_status(c->phase, c->label, "avenor", turn.session_id);
   relay(object{{"allow", a.kind == sdk::OptionKind::allow},
                {"option_id", a.option_id},
                {"message", a.message}});

@@ -3,6 +3,15 @@
 // permissions (events.md §7), cancellation and timeouts (cli.md §3.6–§3.9).
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+
 #include "events/event_writer.hpp"
 #include "plugin_host/backend_connection.hpp"
 #include "plugin_host/plugin_catalog.hpp"
@@ -12,16 +21,6 @@
 #include "run/run_options.hpp"
 #include "run/status_tracker.hpp"
 
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
-
-#include <filesystem>
-#include <memory>
-#include <optional>
-#include <ostream>
-#include <string>
-
 namespace avenor::host {
 
 // What the run command prepared before handing over.
@@ -30,7 +29,7 @@ struct RunSetup {
   BackendEntry backend;
   std::string prompt;
   std::string server_url;
-  std::string model;                                  // after the agent→model lookup
+  std::string model;                                     // after the agent→model lookup
   std::optional<std::filesystem::path> permission_base;  // the file handler, if any
 };
 

@@ -3,14 +3,13 @@
 // recognised and dropped.
 #pragma once
 
-#include "permissions/file_permission_handler.hpp"
-#include "plugin_host/backend_connection.hpp"
-
 #include <boost/json/object.hpp>
-
 #include <optional>
 #include <string>
 #include <variant>
+
+#include "permissions/file_permission_handler.hpp"
+#include "plugin_host/backend_connection.hpp"
 
 namespace avenor::host {
 

@@ -2,11 +2,10 @@
 // watcher sees thinking → working → waiting → done without parsing backends.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <boost/json/object.hpp>
 
 namespace avenor::host {
 

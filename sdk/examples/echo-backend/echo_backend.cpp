@@ -3,7 +3,6 @@
 // message chunk and a session.end. It shows the plugin model: the host owns
 // the process and the pipes; the plugin only translates bytes and commands.
 #include <avenor/sdk/export.hpp>
-
 #include <deque>
 #include <memory>
 #include <string>
@@ -54,7 +53,8 @@ class EchoBackend : public avenor::sdk::Backend {
     host().emit({{"event", "agent.message_chunk"},
                  {"session_id", "echo-session"},
                  {"content", {{"type", "text"}, {"text", "echo: " + echoed}}}});
-    host().emit({{"event", "session.end"}, {"session_id", "echo-session"}, {"stop_reason", "end_turn"}});
+    host().emit(
+        {{"event", "session.end"}, {"session_id", "echo-session"}, {"stop_reason", "end_turn"}});
     turns_.front().complete();
     turns_.pop_front();
   }

@@ -37,14 +37,14 @@ extern "C" {
 
 /* A length-delimited UTF-8 string; not NUL-terminated. */
 typedef struct avenor_str {
-  const char *data;
+  const char* data;
   size_t size;
 } avenor_str;
 
 /* Where a callee writes a string result (or an error message). */
 typedef struct avenor_sink {
-  void *ctx;
-  void (*put)(void *ctx, avenor_str text);
+  void* ctx;
+  void (*put)(void* ctx, avenor_str text);
 } avenor_sink;
 
 /* Backend capabilities (backends.md §0.6). */
@@ -86,13 +86,13 @@ enum avenor_log_level {
 /* One backend (a --backend name) that a plugin provides. */
 typedef struct avenor_backend_info {
   uint32_t struct_size;
-  const char *name;         /* the --backend value */
-  const char *cli;          /* executable looked up on PATH, or NULL for none */
+  const char* name;         /* the --backend value */
+  const char* cli;          /* executable looked up on PATH, or NULL for none */
   uint32_t capabilities;    /* avenor_capability bits */
   uint32_t thinking_levels; /* accepted --thinking values (avenor_thinking_level bits) */
   /* Extra `avenor doctor` checks as a JSON array, or NULL. Each entry is
    * {"what": "...", "argv": [...], "expect_substring": "..."}. */
-  const char *doctor_checks_json;
+  const char* doctor_checks_json;
 } avenor_backend_info;
 
 /*
@@ -101,22 +101,22 @@ typedef struct avenor_backend_info {
  */
 typedef struct avenor_host_api {
   uint32_t struct_size;
-  void *ctx;
+  void* ctx;
   /* A normalized event: one flat JSON object with an "event" field. */
-  void (*emit_event)(void *ctx, avenor_str event_json);
+  void (*emit_event)(void* ctx, avenor_str event_json);
   /* Bytes for the backend (its stdin). */
-  void (*write)(void *ctx, avenor_str bytes);
+  void (*write)(void* ctx, avenor_str bytes);
   /* Finish operation `op` successfully with a JSON result. */
-  void (*complete)(void *ctx, uint64_t op, avenor_str result_json);
+  void (*complete)(void* ctx, uint64_t op, avenor_str result_json);
   /* Finish operation `op` with a failure (avenor_failure) and a message. */
-  void (*fail)(void *ctx, uint64_t op, int32_t failure, avenor_str message);
+  void (*fail)(void* ctx, uint64_t op, int32_t failure, avenor_str message);
   /* Arm (or re-arm) timer `timer_id`, chosen by the plugin; fires on_timer. */
-  void (*set_timer)(void *ctx, uint64_t timer_id, uint64_t delay_ms);
-  void (*cancel_timer)(void *ctx, uint64_t timer_id);
-  void (*log)(void *ctx, int32_t level, avenor_str message);
+  void (*set_timer)(void* ctx, uint64_t timer_id, uint64_t delay_ms);
+  void (*cancel_timer)(void* ctx, uint64_t timer_id);
+  void (*log)(void* ctx, int32_t level, avenor_str message);
   /* A protocol error the plugin cannot recover from (an undecodable frame):
    * the host kills the backend at once and reports `message` via on_closed. */
-  void (*fatal)(void *ctx, avenor_str message);
+  void (*fatal)(void* ctx, avenor_str message);
 } avenor_host_api;
 
 /* One plugin instance: one backend connection for one attempt. */
@@ -132,26 +132,26 @@ typedef struct avenor_plugin_vtable {
   /* Create an instance of `backend` with start options (JSON object:
    * agent, label, dir, server_url, model, agent_profile, runtime_id, thinking).
    * `host` stays valid until destroy. */
-  int32_t (*create)(avenor_str backend, avenor_str options_json, const avenor_host_api *host,
-                    avenor_instance **out, avenor_sink error);
-  void (*destroy)(avenor_instance *instance);
+  int32_t (*create)(avenor_str backend, avenor_str options_json, const avenor_host_api* host,
+                    avenor_instance** out, avenor_sink error);
+  void (*destroy)(avenor_instance* instance);
   /* What the host must launch, as JSON:
    * {"argv":[...], "env":{"K":"V"}, "unset_env":["K"], "cwd":""}. */
-  int32_t (*launch_spec)(avenor_instance *instance, avenor_sink out, avenor_sink error);
+  int32_t (*launch_spec)(avenor_instance* instance, avenor_sink out, avenor_sink error);
   /* Transport events, delivered by the host. */
-  void (*on_bytes)(avenor_instance *instance, avenor_str bytes);
-  void (*on_closed)(avenor_instance *instance, avenor_str reason);
-  void (*on_timer)(avenor_instance *instance, uint64_t timer_id);
+  void (*on_bytes)(avenor_instance* instance, avenor_str bytes);
+  void (*on_closed)(avenor_instance* instance, avenor_str reason);
+  void (*on_timer)(avenor_instance* instance, uint64_t timer_id);
   /* Asynchronous operations; each finishes with exactly one complete/fail.
    * start_session: {"resume_session_id": "..."?}  -> {"session_id": "..."}
    * prompt:        {"session_id", "text"}         -> {} (after its session.end)
    * cancel:        {"session_id"}                  -> {}
    * answer_permission: {"session_id", "request_id", "allow", "option_id",
    *                     "message", "cancelled"}    -> {} */
-  void (*start_session)(avenor_instance *instance, uint64_t op, avenor_str params_json);
-  void (*prompt)(avenor_instance *instance, uint64_t op, avenor_str params_json);
-  void (*cancel)(avenor_instance *instance, uint64_t op, avenor_str params_json);
-  void (*answer_permission)(avenor_instance *instance, uint64_t op, avenor_str params_json);
+  void (*start_session)(avenor_instance* instance, uint64_t op, avenor_str params_json);
+  void (*prompt)(avenor_instance* instance, uint64_t op, avenor_str params_json);
+  void (*cancel)(avenor_instance* instance, uint64_t op, avenor_str params_json);
+  void (*answer_permission)(avenor_instance* instance, uint64_t op, avenor_str params_json);
 } avenor_plugin_vtable;
 
 /* What the entry symbol returns. abi_major MUST stay the first field. */
@@ -159,14 +159,14 @@ typedef struct avenor_plugin_descriptor {
   uint32_t abi_major;
   uint32_t abi_minor;
   uint32_t struct_size;
-  const char *plugin_name;
-  const char *plugin_version;
-  const avenor_backend_info *backends;
+  const char* plugin_name;
+  const char* plugin_version;
+  const avenor_backend_info* backends;
   size_t backend_count;
-  const avenor_plugin_vtable *vtable;
+  const avenor_plugin_vtable* vtable;
 } avenor_plugin_descriptor;
 
-typedef const avenor_plugin_descriptor *(*avenor_plugin_entry_fn)(void);
+typedef const avenor_plugin_descriptor* (*avenor_plugin_entry_fn)(void);
 
 #ifdef __cplusplus
 }

@@ -4,7 +4,6 @@
 
 #include <avenor/sdk/host.hpp>
 #include <avenor/sdk/json.hpp>
-
 #include <map>
 #include <optional>
 #include <string>
@@ -29,9 +28,8 @@ struct StartOptions {
     return s;
   }
   boost::json::object to_json() const {
-    return {{"agent", agent},   {"label", label},
-            {"dir", dir},       {"server_url", server_url},
-            {"model", model},   {"agent_profile", agent_profile},
+    return {{"agent", agent},           {"label", label},      {"dir", dir},
+            {"server_url", server_url}, {"model", model},      {"agent_profile", agent_profile},
             {"runtime_id", runtime_id}, {"thinking", thinking}};
   }
 };
@@ -48,8 +46,8 @@ struct LaunchSpec {
     boost::json::object e;
     for (const auto& [k, v] : env) e[k] = v;
     boost::json::array u(unset_env.begin(), unset_env.end());
-    return {{"argv", std::move(a)}, {"env", std::move(e)}, {"unset_env", std::move(u)},
-            {"cwd", cwd}};
+    return {
+        {"argv", std::move(a)}, {"env", std::move(e)}, {"unset_env", std::move(u)}, {"cwd", cwd}};
   }
 };
 

@@ -9,8 +9,8 @@
 #pragma once
 
 #include <avenor/abi/plugin_abi.h>
-#include <avenor/sdk/backend.hpp>
 
+#include <avenor/sdk/backend.hpp>
 #include <exception>
 #include <iterator>
 #include <memory>
@@ -59,7 +59,8 @@ struct Trampolines {
     try {
       Host host(api);
       auto options = StartOptions::from_json(parse_object(options_json));
-      auto in = std::make_unique<Instance>(Instance{host, Factory(from_abi(backend), host, options)});
+      auto in =
+          std::make_unique<Instance>(Instance{host, Factory(from_abi(backend), host, options)});
       if (!in->backend) throw std::runtime_error("plugin does not provide this backend");
       *out = reinterpret_cast<avenor_instance*>(in.release());
       return 0;
@@ -124,20 +125,33 @@ struct Trampolines {
     });
   }
 
-  static constexpr avenor_plugin_vtable vtable{
-      sizeof(avenor_plugin_vtable), &create, &destroy, &launch_spec, &on_bytes, &on_closed,
-      &on_timer, &start_session, &prompt, &cancel, &answer_permission};
+  static constexpr avenor_plugin_vtable vtable{sizeof(avenor_plugin_vtable),
+                                               &create,
+                                               &destroy,
+                                               &launch_spec,
+                                               &on_bytes,
+                                               &on_closed,
+                                               &on_timer,
+                                               &start_session,
+                                               &prompt,
+                                               &cancel,
+                                               &answer_permission};
 };
 
 }  // namespace detail
 }  // namespace avenor::sdk
 
-#define AVENOR_PLUGIN(NAME, VERSION, BACKENDS, FACTORY)                                       \
-  extern "C" __attribute__((visibility("default"))) const avenor_plugin_descriptor*           \
-  avenor_plugin_entry(void) {                                                                 \
-    static const avenor_plugin_descriptor descriptor{                                         \
-        AVENOR_ABI_MAJOR, AVENOR_ABI_MINOR, sizeof(avenor_plugin_descriptor), NAME, VERSION, \
-        BACKENDS,         std::size(BACKENDS),                                                \
-        &::avenor::sdk::detail::Trampolines<FACTORY>::vtable};                                \
-    return &descriptor;                                                                       \
+#define AVENOR_PLUGIN(NAME, VERSION, BACKENDS, FACTORY)                             \
+  extern "C" __attribute__((visibility("default"))) const avenor_plugin_descriptor* \
+  avenor_plugin_entry(void) {                                                       \
+    static const avenor_plugin_descriptor descriptor{                               \
+        AVENOR_ABI_MAJOR,                                                           \
+        AVENOR_ABI_MINOR,                                                           \
+        sizeof(avenor_plugin_descriptor),                                           \
+        NAME,                                                                       \
+        VERSION,                                                                    \
+        BACKENDS,                                                                   \
+        std::size(BACKENDS),                                                        \
+        &::avenor::sdk::detail::Trampolines<FACTORY>::vtable};                      \
+    return &descriptor;                                                             \
   }

@@ -3,8 +3,8 @@
 #pragma once
 
 #include <avenor/abi/plugin_abi.h>
-#include <avenor/sdk/json.hpp>
 
+#include <avenor/sdk/json.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>

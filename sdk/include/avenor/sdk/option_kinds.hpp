@@ -26,9 +26,12 @@ inline OptionKind normalize_option_kind(std::string_view raw) {
 
 inline std::string_view to_string(OptionKind k) {
   switch (k) {
-    case OptionKind::allow: return "allow";
-    case OptionKind::reject: return "reject";
-    case OptionKind::unknown: break;
+    case OptionKind::allow:
+      return "allow";
+    case OptionKind::reject:
+      return "reject";
+    case OptionKind::unknown:
+      break;
   }
   return "unknown";
 }
