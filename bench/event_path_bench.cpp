@@ -18,8 +18,8 @@
 #include <atomic>
 #include <cerrno>
 #include <charconv>
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -89,7 +89,8 @@ Options parse_args(int argc, char** argv) {
     if (arg == "--avenor") o.avenor = value;
     if (arg == "--fake-agent") o.fake_agent = value;
     if (arg == "--events") o.events = parse_positive(arg, value);
-    if (arg == "--repeat") o.repeat = static_cast<int>(std::min<std::int64_t>(parse_positive(arg, value), 1000));
+    if (arg == "--repeat")
+      o.repeat = static_cast<int>(std::min<std::int64_t>(parse_positive(arg, value), 1000));
   }
   if (o.avenor.empty()) usage_error("--avenor is required");
   if (o.fake_agent.empty()) usage_error("--fake-agent is required");
@@ -112,9 +113,9 @@ void write_file(const fs::path& path, std::string_view text, bool executable = f
   out << text;
   if (!out) throw std::runtime_error("cannot write " + path.string());
   out.close();
-  if (executable) fs::permissions(path, fs::perms::owner_all | fs::perms::group_read |
-                                            fs::perms::group_exec | fs::perms::others_read |
-                                            fs::perms::others_exec);
+  if (executable)
+    fs::permissions(path, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                              fs::perms::others_read | fs::perms::others_exec);
 }
 
 std::string read_file(const fs::path& path) {
@@ -345,18 +346,21 @@ class Workspace {
     write_file(flood_script(), R"({"turns": [[)" + flood + ", " + end + "]]}\n");
     // The raw relay has no host to close the fake's stdin, so its script exits after the
     // turn; the bytes on stdout are the same.
-    write_file(flood_exit_script(), R"({"turns": [[)" + flood + ", " + end + R"(, {"exit": 0}]]})" "\n");
+    write_file(flood_exit_script(), R"({"turns": [[)" + flood + ", " + end +
+                                        R"(, {"exit": 0}]]})"
+                                        "\n");
     write_file(trivial_script(), R"({"turns": [[{"chunk": "x"}, )" + end + "]]}\n");
     // What a client sends to reach the turn: initialize, session/new, session/prompt.
-    write_file(requests(),
-               R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":1,"clientCapabilities":{}}})"
-               "\n"
-               R"({"jsonrpc":"2.0","id":1,"method":"session/new","params":{"cwd":")" +
-                   (root_ / "work").string() +
-                   R"(","mcpServers":[]}})"
-                   "\n"
-                   R"({"jsonrpc":"2.0","id":2,"method":"session/prompt","params":{"sessionId":"ses_fake_1","prompt":[{"type":"text","text":"x"}]}})"
-                   "\n");
+    write_file(
+        requests(),
+        R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":1,"clientCapabilities":{}}})"
+        "\n"
+        R"({"jsonrpc":"2.0","id":1,"method":"session/new","params":{"cwd":")" +
+            (root_ / "work").string() +
+            R"(","mcpServers":[]}})"
+            "\n"
+            R"({"jsonrpc":"2.0","id":2,"method":"session/prompt","params":{"sessionId":"ses_fake_1","prompt":[{"type":"text","text":"x"}]}})"
+            "\n");
   }
   Workspace(const Workspace&) = delete;
   Workspace& operator=(const Workspace&) = delete;
@@ -388,9 +392,9 @@ class Workspace {
 
 struct Sample {
   double seconds = 0;
-  double cpu = 0;        // user + sys of the process and its reaped children
-  long maxrss_kib = 0;   // ru_maxrss: the largest of the process and its reaped children
-  long hwm_kib = 0;      // the process's own VmHWM, sampled (avenor flood runs only)
+  double cpu = 0;       // user + sys of the process and its reaped children
+  long maxrss_kib = 0;  // ru_maxrss: the largest of the process and its reaped children
+  long hwm_kib = 0;     // the process's own VmHWM, sampled (avenor flood runs only)
   LineCount output;
 };
 
@@ -402,9 +406,15 @@ Sample run_avenor(const Workspace& ws, const Options& o, const fs::path& script,
   Fd in = open_for_child("/dev/null", false);
   Fd out = open_for_child(ws.path("avenor.stdout"), true);
   Fd err = open_for_child(err_path, true);
-  const std::vector<std::string> argv{o.avenor,   "run",    "--prompt",      "x",
-                                      "--on-event", log.string(), "--auto-approve",
-                                      "--dir",    ws.path("work").string()};
+  const std::vector<std::string> argv{o.avenor,
+                                      "run",
+                                      "--prompt",
+                                      "x",
+                                      "--on-event",
+                                      log.string(),
+                                      "--auto-approve",
+                                      "--dir",
+                                      ws.path("work").string()};
   const auto env = ws.env_for(script);
   const auto start = Clock::now();
   const pid_t pid = spawn(argv, env, in.get(), out.get(), err.get());
@@ -460,9 +470,7 @@ Sample run_raw_relay(const Workspace& ws, std::string_view needle) {
   }
   Sample s{seconds_between(start, std::max(agent_exit.when, relay_exit.when)),
            cpu_seconds(agent_exit.usage) + cpu_seconds(relay_exit.usage),
-           agent_exit.usage.ru_maxrss,
-           0,
-           count_lines(out_path, needle)};
+           agent_exit.usage.ru_maxrss, 0, count_lines(out_path, needle)};
   return s;
 }
 
@@ -517,9 +525,8 @@ std::string fixed(double v, int digits) {
 int run(const Options& o) {
   Workspace ws(o);
   const auto n = static_cast<double>(o.events);
-  const std::string k = std::to_string(o.repeat);
-  std::cout << "event_path_bench: " << o.events << " events, median of " << k << " runs\n"
-            << std::flush;
+  const std::string k = std::to_string(o.repeat) + (o.repeat == 1 ? " run" : " runs");
+  std::cout << "event_path_bench: " << o.events << " events, median of " << k << "\n" << std::flush;
 
   // Warm-up: page in avenor, its plugins and the fake.
   run_avenor(ws, o, ws.trivial_script(), "");
@@ -567,8 +574,8 @@ int run(const Options& o) {
             << " ev/s, ratio " << fixed(ratio, 2) << " (target >= " << fixed(kTargetRatio, 1)
             << "): " << (ratio >= kTargetRatio ? "PASS" : "BELOW TARGET") << "\n";
   std::cout << "  avenor flood: median " << fixed(av_s * 1e3, 1) << " ms, best "
-            << fixed(av_best * 1e3, 1)
-            << " ms, cpu " << fixed(av_cpu * 1e3, 0) << " ms (with the fake), net of startup "
+            << fixed(av_best * 1e3, 1) << " ms, cpu " << fixed(av_cpu * 1e3, 0)
+            << " ms (with the fake), net of startup "
             << rate(n / std::max(av_s - av_small_ms / 1e3, 1e-9)) << " ev/s; log "
             << av.back().output.lines << " lines (" << av.back().output.matches << " chunks), "
             << fixed(static_cast<double>(av.back().output.bytes) / (1 << 20), 1) << " MiB\n";
@@ -585,7 +592,8 @@ int run(const Options& o) {
             << fixed(fake_small_ms, 1) << " ms, avenor overhead "
             << fixed(av_small_ms - fake_small_ms, 1) << " ms (median of " << k << ")\n";
   std::cout << "peak RSS (flood, " << o.events << " events): avenor "
-            << fixed(static_cast<double>(hwm_kib) / 1024, 1) << " MiB (VmHWM sampled; wait4 ru_maxrss "
+            << fixed(static_cast<double>(hwm_kib) / 1024, 1)
+            << " MiB (VmHWM sampled; wait4 ru_maxrss "
             << fixed(static_cast<double>(peak_kib) / 1024, 1)
             << " MiB counts the reaped fake too); fake agent alone "
             << fixed(static_cast<double>(fake_kib) / 1024, 1) << " MiB\n";

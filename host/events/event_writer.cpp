@@ -66,8 +66,7 @@ EventWriter::~EventWriter() {
   if (fd_) ::fsync(fd_.get());
 }
 
-bj::object EventWriter::stamp(const bj::object& event) {
-  bj::object out = event;
+bj::object EventWriter::stamp(bj::object out) {
   if (!numeric_value(out.if_contains("ts"))) out["ts"] = now_unix_ms();
   if (auto seq = numeric_value(out.if_contains("seq"))) {
     seq_ = std::max(seq_, *seq);
@@ -84,15 +83,16 @@ bj::object EventWriter::stamp(const bj::object& event) {
   return out;
 }
 
-bj::object EventWriter::write(const bj::object& event) {
-  bj::object stamped = stamp(event);
-  std::string line = to_compact_json(stamped);
+bj::object EventWriter::write(bj::object event) {
+  bj::object stamped = stamp(std::move(event));
+  std::string line;
+  append_compact_json(line, stamped);
   line += '\n';
   if (discard_) return stamped;
   if (!fd_) throw std::system_error(EBADF, std::generic_category(), "write event log (closed)");
   // One write(2) for the whole line so concurrent readers never see a torn
   // line; the loop only continues a partial write.
-  write_all(fd_.get(), line, "write event log " + path_.string());
+  write_all(fd_.get(), line, write_context_);
   const bj::value* type = stamped.if_contains("event");
   if (type != nullptr && type->is_string() && type->get_string() == "session.end") sync();
   return stamped;

@@ -35,10 +35,10 @@ class EventWriter {
   // write(2) (looping only on partial writes/EINTR), fsyncs after a
   // `session.end`, and returns the stamped copy for publishing.
   // Throws std::system_error on a write/fsync failure.
-  boost::json::object write(const boost::json::object& event);
+  boost::json::object write(boost::json::object event);
 
   // Stamps a copy without writing it; advances seq like write().
-  boost::json::object stamp(const boost::json::object& event);
+  boost::json::object stamp(boost::json::object event);
 
   // fsync (a no-op for discard writers and for fds that cannot be synced,
   // such as pipes). Throws std::system_error.
@@ -52,9 +52,13 @@ class EventWriter {
 
  private:
   EventWriter(std::filesystem::path path, UniqueFd fd, bool discard)
-      : path_(std::move(path)), fd_(std::move(fd)), discard_(discard) {}
+      : path_(std::move(path)),
+        write_context_("write event log " + path_.string()),
+        fd_(std::move(fd)),
+        discard_(discard) {}
 
   std::filesystem::path path_;
+  std::string write_context_;  // error prefix, built once rather than per event
   UniqueFd fd_;
   bool discard_ = true;
   std::int64_t seq_ = 0;

@@ -86,10 +86,10 @@ void RunEngine::arm_timer(asio::steady_timer& timer, std::chrono::nanoseconds af
   });
 }
 
-void RunEngine::write(const object& event) {
+void RunEngine::write(object event) {
   if (write_failed_) return;
   try {
-    writer_.write(event);
+    writer_.write(std::move(event));
   } catch (const std::exception& e) {
     write_failed_ = true;
     err_ << "avenor: write event: " << e.what() << "\n";
@@ -223,7 +223,7 @@ asio::awaitable<RunOutcome> RunEngine::run_attempt(int /*attempt*/, const std::s
       break;
     }
     if (auto* ev = std::get_if<BackendEventMessage>(&msg); ev && ev->generation == gen)
-      write(ev->event);  // before the session exists there is no turn to attach it to
+      write(std::move(ev->event));  // before the session exists there is no turn to attach it to
   }
 
   TurnResult turn = co_await run_turn(*conn, session_id, setup_.prompt);
@@ -393,7 +393,7 @@ void RunEngine::handle_backend_event(BackendConnection& /*conn*/, Turn& turn, ob
       event["final_output"] = turn.output;
     turn.end_written = true;
   }
-  write(event);
+  write(std::move(event));
 }
 
 void RunEngine::begin_permission(Turn& turn, const object& request) {

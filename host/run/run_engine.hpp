@@ -76,7 +76,7 @@ class RunEngine {
                     const std::string& session_id);
   void write_error(const std::string& source, const std::string& message,
                    const std::string& session_id);
-  void write(const boost::json::object& event);
+  void write(boost::json::object event);
   void arm_timer(boost::asio::steady_timer& timer, std::chrono::nanoseconds after, TimerKind kind);
   bool is_live(const TimerMessage& m) const {
     return m.epoch == timer_epochs_[static_cast<int>(m.kind)];

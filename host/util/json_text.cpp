@@ -39,12 +39,54 @@ void append_double(std::string& out, double v) {
   out += text;
 }
 
-void append_string(std::string& out, std::string_view s) { out += bj::serialize(s); }
+// JSON string escaping straight into `out` (hot path of every event line).
+void append_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  std::size_t run = 0;  // start of the current run of bytes that need no escape
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      default:
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 0xf];
+    }
+  }
+  out.append(s.data() + run, s.size() - run);
+  out += '"';
+}
 
 void append_newline(std::string& out, int depth) {
   out += '\n';
   out.append(static_cast<std::size_t>(depth) * 2, ' ');
 }
+
+void append_object(std::string& out, const bj::object& o, bool pretty, int depth);
 
 // `pretty` false: compact. `depth` is the current indent level.
 void append_value(std::string& out, const bj::value& v, bool pretty, int depth) {
@@ -81,23 +123,25 @@ void append_value(std::string& out, const bj::value& v, bool pretty, int depth) 
       out += ']';
       return;
     }
-    case bj::kind::object: {
-      const bj::object& o = v.get_object();
-      out += '{';
-      bool first = true;
-      for (const auto& member : o) {
-        if (!first) out += ',';
-        first = false;
-        if (pretty) append_newline(out, depth + 1);
-        append_string(out, member.key());
-        out += pretty ? ": " : ":";
-        append_value(out, member.value(), pretty, depth + 1);
-      }
-      if (pretty && !o.empty()) append_newline(out, depth);
-      out += '}';
+    case bj::kind::object:
+      append_object(out, v.get_object(), pretty, depth);
       return;
-    }
   }
+}
+
+void append_object(std::string& out, const bj::object& o, bool pretty, int depth) {
+  out += '{';
+  bool first = true;
+  for (const auto& member : o) {
+    if (!first) out += ',';
+    first = false;
+    if (pretty) append_newline(out, depth + 1);
+    append_string(out, member.key());
+    out += pretty ? ": " : ":";
+    append_value(out, member.value(), pretty, depth + 1);
+  }
+  if (pretty && !o.empty()) append_newline(out, depth);
+  out += '}';
 }
 
 }  // namespace
@@ -106,6 +150,10 @@ std::string to_compact_json(const boost::json::value& v) {
   std::string out;
   append_value(out, v, false, 0);
   return out;
+}
+
+void append_compact_json(std::string& out, const boost::json::object& o) {
+  append_object(out, o, false, 0);
 }
 
 std::string to_pretty_json(const boost::json::value& v) {

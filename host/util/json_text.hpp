@@ -12,6 +12,9 @@ namespace avenor::host {
 // Compact JSON, no whitespace. Object keys keep their insertion order.
 std::string to_compact_json(const boost::json::value& v);
 
+// Appends compact JSON of an object to `out` (no copy of the object).
+void append_compact_json(std::string& out, const boost::json::object& o);
+
 // Go json.MarshalIndent(v, "", "  ") layout: one member per line, `"key": value`,
 // empty arrays/objects as `[]`/`{}`. No trailing newline.
 std::string to_pretty_json(const boost::json::value& v);

@@ -31,7 +31,7 @@ class Host {
   explicit Host(const avenor_host_api* api) : api_(api) {}
 
   void emit(const boost::json::object& event) const {
-    std::string text = json::dump(event);
+    std::string text = boost::json::serialize(event);  // no copy into a json::value
     api_->emit_event(api_->ctx, to_abi(text));
   }
   void write(std::string_view bytes) const { api_->write(api_->ctx, to_abi(bytes)); }
