@@ -344,12 +344,15 @@ asio::awaitable<RunEngine::TurnResult> RunEngine::cancel_and_end(BackendConnecti
       if (t->kind == TimerKind::cancel_deadline && is_live(*t)) {
         write_error("cancel", "cancel did not finish within 5s", turn.session_id);
         waiting = false;
+        turn.prompt_returned = true;  // the budget is spent: stop waiting for it
       }
     } else if (auto* closed = std::get_if<BackendClosedMessage>(&msg)) {
-      if (closed->generation == gen) waiting = false;
+      if (closed->generation == gen) {
+        waiting = false;
+        turn.prompt_returned = true;  // nothing more will come back
+      }
     }
   }
-  cancel_timer_.cancel();
   if (!turn.end_written) {
     object end{{"event", "session.end"}, {"stop_reason", reason}};
     if (!turn.session_id.empty()) end["session_id"] = turn.session_id;
@@ -359,6 +362,22 @@ asio::awaitable<RunEngine::TurnResult> RunEngine::cancel_and_end(BackendConnecti
     write(end);
     turn.end_written = true;
   }
+  // The provider is closed only once the in-flight prompt has returned
+  // (cli.md §3.5), still within the cancel budget: an agent killed earlier
+  // might never read the cancel. Its late events are not logged: the turn
+  // already has its session.end.
+  while (!turn.prompt_returned) {
+    auto msg = co_await mailbox_.pop();
+    if (auto* done = std::get_if<OperationDoneMessage>(&msg)) {
+      if (done->generation == gen && done->kind == OperationKind::prompt)
+        turn.prompt_returned = true;
+    } else if (auto* t = std::get_if<TimerMessage>(&msg)) {
+      if (t->kind == TimerKind::cancel_deadline && is_live(*t)) break;
+    } else if (auto* closed = std::get_if<BackendClosedMessage>(&msg)) {
+      if (closed->generation == gen) break;
+    }
+  }
+  cancel_timer_.cancel();
   co_return TurnResult{exit_code_for_stop_reason(reason), reason, true};
 }
 

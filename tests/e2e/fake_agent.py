@@ -28,7 +28,7 @@ def fake_agent_binary() -> Path:
     path = os.environ.get("AVENOR_FAKE_ACP_AGENT")
     if not path:
         raise RuntimeError("AVENOR_FAKE_ACP_AGENT is not set (path of the fake_acp_agent binary)")
-    binary = Path(path)
+    binary = Path(path).resolve()
     if not os.access(binary, os.X_OK):
         raise RuntimeError(f"AVENOR_FAKE_ACP_AGENT is not executable: {binary}")
     return binary

@@ -61,6 +61,7 @@ class FakeRun:
                 "#!/bin/sh\n"
                 f"echo $$ >> {shlex.quote(str(self.pid_file))}\n"
                 f"for a in \"$@\"; do printf '%s\\n' \"$a\"; done > {shlex.quote(str(argv_file))}\n"
+                f"pwd > {shlex.quote(str(tmp_path / f'cwd-{name}'))}\n"
                 f"exec {shlex.quote(str(fake))} \"$@\"\n")
             wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
         self.env = base_env()
@@ -100,6 +101,9 @@ class FakeRun:
         path = self.tmp / f"argv-{name}"
         assert path.exists(), f"`{name}` was never launched"
         return path.read_text().splitlines()
+
+    def launch_cwd(self, name: str) -> str:
+        return (self.tmp / f"cwd-{name}").read_text().strip()
 
     def agent_pids(self) -> list[int]:
         if not self.pid_file.exists():
@@ -192,6 +196,8 @@ def test_text_turn_done(fake):
     events = f.events()
     assert_log_well_formed(events, run_id=RUN_ID)
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    now_ms = time.time() * 1000
+    assert all(now_ms - 120_000 < e["ts"] <= now_ms + 1000 for e in events), "ts is Unix ms"
     assert all(e.get("run_label") == "my label" for e in events)
 
     ends = events_named(events, "session.end")
@@ -265,6 +271,11 @@ def test_dir_flag_is_made_absolute(fake):
     assert f.run("--prompt", "p", "--dir", "sub") == 0, f.stderr()
     cwd = f.requests("session/new")[0]["params"]["cwd"]
     assert os.path.isabs(cwd) and os.path.realpath(cwd) == os.path.realpath(f.work / "sub")
+    argv = f.argv("opencode")
+    assert argv[4] == "--cwd" and os.path.isabs(argv[5])
+    assert os.path.realpath(argv[5]) == os.path.realpath(f.work / "sub")
+    # the child's working directory is not set: it inherits avenor's (backends.md §1.1)
+    assert os.path.realpath(f.launch_cwd("opencode")) == os.path.realpath(f.work)
 
 
 def test_prompt_file(fake):
@@ -293,6 +304,26 @@ def test_event_log_cannot_be_opened(fake, tmp_path):
     assert f.files.sentinel_lines() == sentinel_failed(1, session="")
     assert not bad.exists()
     assert f.agent_pids() == []
+
+
+def test_event_log_truncated(fake):
+    f = fake({"turns": [[{"chunk": "ok"}]]})
+    f.files.events.write_text('{"event":"old.junk","seq":999}\n' * 50)
+    assert f.run("--prompt", "p") == 0, f.stderr()
+    events = f.events()
+    assert not events_named(events, "old.junk"), "the log must be truncated, never appended"
+    assert events[0]["seq"] == 1
+
+
+def test_event_log_created_with_umask_mode(fake):
+    f = fake({"turns": [[{"chunk": "ok"}]]})
+    old = os.umask(0o027)
+    try:
+        run = f.start("--prompt", "p")
+    finally:
+        os.umask(old)
+    assert run.wait(30) == 0, f.stderr()
+    assert stat.S_IMODE(f.files.events.stat().st_mode) == 0o640  # 0666 less umask
 
 
 def test_without_event_log_still_finishes(fake):
@@ -334,6 +365,23 @@ def test_status_markers(fake):
     assert events[-2]["event"] == "agent.status" and events[-2]["phase"] == "done"
 
 
+def test_status_marker_details(fake):
+    f = fake({"turns": [[
+        {"chunk": "[status: sleeping] unknown phases are ignored\n"},
+        {"chunk": "[STATUS: Thinking | Big Label] case-insensitive\n"},
+        {"tool_call": {"toolCallId": "c1", "title": "ls", "kind": "execute", "status": "pending"}},
+        {"tool_call": {"toolCallId": "c2", "title": "ls", "kind": "execute", "status": "pending"}},
+        {"chunk": "  <|Status: DONE|>  \n"},
+        {"end": {"stopReason": "end_turn"}},
+    ]]})
+    assert f.run("--prompt", "p") == 0, f.stderr()
+    statuses = [(s["phase"], s.get("label"), s["source"])
+                for s in events_named(f.events(), "agent.status")]
+    # same working|ls twice -> one event; done from the marker is not repeated at session.end
+    assert statuses == [("thinking", "Big Label", "agent"), ("working", "ls", "avenor"),
+                        ("done", None, "agent")], statuses
+
+
 # ---------------------------------------------------------------------------------------------
 # Stop reasons, prompt errors
 # ---------------------------------------------------------------------------------------------
@@ -352,6 +400,22 @@ def test_stop_reason_exit_codes(fake, stop_reason, code, sentinel):
     assert ends[0]["final_output"] == "partial"
     assert f.files.sentinel_lines() == sentinel
     assert events_named(f.events(), "avenor.retry") == []
+
+
+def test_exit_1_stop_reason_is_retried(fake):
+    f = fake({"turns": [[{"chunk": "x"}, {"end": {"stopReason": "stop_sequence"}}]]})
+    assert f.run("--prompt", "p", "--max-retries", "1", timeout=30) == 1
+    retries = events_named(f.events(), "avenor.retry")
+    assert [(r["attempt"], r.get("session_id")) for r in retries] == [(2, SESSION)]
+    assert [r["params"]["sessionId"] for r in f.requests("session/resume")] == [SESSION]
+    assert f.files.sentinel_lines() == sentinel_failed(1)
+
+
+def test_other_exit_codes_are_not_retried(fake):
+    f = fake({"turns": [[{"chunk": "x"}, {"end": {"stopReason": "max_tokens"}}]]})
+    assert f.run("--prompt", "p", "--max-retries", "3") == 3
+    assert events_named(f.events(), "avenor.retry") == []
+    assert f.methods().count("session/prompt") == 1
 
 
 def test_prompt_error(fake):
@@ -500,6 +564,7 @@ def test_auto_approve_picks_first_allow_option(fake):
     assert req[0]["request_id"] == "0"
     assert req[0]["options"] == PERMISSION_OPTIONS
     assert req[0]["toolCall"]["toolCallId"] == "c1"
+    assert "sessionId" not in req[0] and req[0]["session_id"] == SESSION
     resp = events_named(events, "permission.response")
     assert len(resp) == 1
     assert resp[0]["source"] == "avenor" and resp[0]["kind"] == "allow"
@@ -534,8 +599,13 @@ def test_file_handler_derived_from_sentinel(fake, avenor, option, kind, text):
     run = f.start("--prompt", "p")
     req_file = f.files.root / "run.perm.req"
     run.wait_for_file(req_file, timeout=20)
-    doc = json.loads(req_file.read_text())
+    req_text = req_file.read_text()
+    doc = json.loads(req_text)
+    assert req_text == json.dumps(doc, indent=2) + "\n", "pretty-printed, 2-space indent, final newline"
     assert doc["request_id"] == "0" and doc["session_id"] == SESSION
+    assert "tool" not in doc and "question" not in doc  # omitted when empty
+    assert doc["payload"]["toolCall"]["toolCallId"] == "c1"
+    assert "resolver" not in doc["payload"]
     assert [o["optionId"] for o in doc["options"]] == ["nope", "yes-once", "yes-always"]
     assert "event" not in doc["payload"] and "session_id" not in doc["payload"]
     assert stat.S_IMODE(req_file.stat().st_mode) == 0o600
@@ -814,3 +884,401 @@ def test_opencode_acp_rejects_server_url_flag(fake):
     f = fake({"turns": [[{"chunk": "ok"}]]})
     assert f.run("--prompt", "p", "--server-url", "http://127.0.0.1:9") == 1
     assert "external server URL transport is not implemented by the stdio client" in f.stderr()
+
+
+# ---------------------------------------------------------------------------------------------
+# Event mapping details (backends.md §1.4, events.md §5.4)
+# ---------------------------------------------------------------------------------------------
+
+def test_session_update_mapping(fake):
+    f = fake({"turns": [[
+        {"plan": [{"content": "step 1", "status": "pending"}]},
+        {"update": {"sessionUpdate": "user_message_chunk", "content": {"type": "text", "text": "echo"}}},
+        {"update": {"sessionUpdate": "available_commands_update", "availableCommands": []}},
+        {"update": {"sessionUpdate": "usage_update", "used": 5}},
+        {"notify": {"method": "x/unknown_notification", "params": {"sessionId": SESSION}}},
+        {"tool_call": {"toolCallId": "t1", "title": "grep", "kind": "search", "status": "pending",
+                       "rawInput": {"pattern": "x"}, "locations": [{"path": "/a"}]}},
+        {"tool_call_update": {"toolCallId": "t1", "status": "completed"}},
+        {"chunk": "done"},
+    ]]})
+    assert f.run("--prompt", "p") == 0, f.stderr()
+    events = f.events()
+    names = [e["event"] for e in events if e["event"] != "agent.status"]
+    assert names == ["session.plan", "user.message_chunk", "tool.call", "tool.call_update",
+                     "agent.message_chunk", "session.end"], names
+    plan = events_named(events, "session.plan")[0]
+    assert plan["entries"] == [{"content": "step 1", "status": "pending"}]
+    assert plan["session_update"] == "plan" and plan["session_id"] == SESSION
+    call = events_named(events, "tool.call")[0]
+    assert (call["toolCallId"], call["title"], call["kind"], call["status"]) == (
+        "t1", "grep", "search", "pending")
+    assert call["rawInput"] == {"pattern": "x"} and call["locations"] == [{"path": "/a"}]
+    assert call["session_update"] == "tool_call"
+    update = events_named(events, "tool.call_update")[0]
+    assert update["status"] == "completed" and update["session_update"] == "tool_call_update"
+    # a user message chunk is not agent output
+    assert events_named(events, "session.end")[0]["final_output"] == "done"
+
+
+def test_backend_final_output_and_extras_kept(fake):
+    f = fake({"turns": [[{"chunk": "streamed text"},
+                         {"end": {"stopReason": "end_turn", "final_output": "", "customField": 7}}]]})
+    assert f.run("--prompt", "p") == 0, f.stderr()
+    end = events_named(f.events(), "session.end")[0]
+    assert end["final_output"] == ""  # supplied by the backend (even empty): kept as is
+    assert end["customField"] == 7
+
+
+def test_no_message_text_no_final_output(fake):
+    f = fake({"turns": [[{"thought": "only thinking"}, {"end": {"stopReason": "end_turn"}}]]})
+    assert f.run("--prompt", "p") == 0, f.stderr()
+    end = events_named(f.events(), "session.end")[0]
+    assert "final_output" not in end
+
+
+@pytest.mark.parametrize("usage", [
+    {"inputTokens": 1, "outputTokens": 2, "totalTokens": 3, "cachedReadTokens": 4},
+    {"input_tokens": 1, "output_tokens": 2, "total_tokens": 3, "cached_read_tokens": 4},
+], ids=["camel", "snake"])
+def test_usage_normalized(fake, usage):
+    f = fake({"turns": [[{"chunk": "x"}, {"end": {"stopReason": "end_turn", "usage": usage}}]]})
+    assert f.run("--prompt", "p") == 0, f.stderr()
+    got = events_named(f.events(), "session.end")[0]["usage"]
+    assert {k: got.get(k) for k in ("input_tokens", "output_tokens", "total_tokens",
+                                    "cached_read_tokens")} == {
+        "input_tokens": 1, "output_tokens": 2, "total_tokens": 3, "cached_read_tokens": 4}
+    assert not {"inputTokens", "outputTokens", "totalTokens", "cachedReadTokens"} & set(got)
+
+
+@pytest.mark.parametrize("stop_reason,code,first", [("cancelled", 130, "KILLED"),
+                                                    ("tool_use", 1, "FAILED"),
+                                                    ("something_new", 1, "FAILED")])
+def test_more_stop_reasons(fake, stop_reason, code, first):
+    f = fake({"turns": [[{"chunk": "x"}, {"end": {"stopReason": stop_reason}}]]})
+    assert f.run("--prompt", "p") == code, f.stderr()
+    assert [e["stop_reason"] for e in events_named(f.events(), "session.end")] == [stop_reason]
+    assert f.files.sentinel_lines()[0] == first
+    assert f"EXIT_CODE={code}" in f.files.sentinel_lines()
+
+
+def test_large_line_under_limit_is_accepted(fake):
+    size = 3 * 1024 * 1024 + 512 * 1024  # 3.5 MiB of text in one frame, under the 4 MiB cap
+    prefix = ('{"jsonrpc":"2.0","method":"session/update","params":{"sessionId":"%s",'
+              '"update":{"sessionUpdate":"agent_message_chunk","content":{"type":"text","text":"'
+              % SESSION)
+    f = fake({"turns": [[{"raw_repeat": {"text": "b", "count": size, "prefix": prefix,
+                                         "suffix": '"}}}}'}},
+                         {"chunk": "!"}]]})
+    assert f.run("--prompt", "p", timeout=30) == 0, f.stderr()[-2000:]
+    end = events_named(f.events(), "session.end")[0]
+    assert len(end["final_output"]) == size + 1 and end["final_output"].endswith("b!")
+
+
+def test_agent_exits_cleanly_mid_turn(fake):
+    f = fake({"turns": [[{"chunk": "partial"}, {"exit": 0}]]})
+    assert f.run("--prompt", "p", timeout=20) == 1
+    assert f.files.sentinel_lines()[0] == "FAILED"
+    assert not any(e["stop_reason"] == "end_turn" for e in events_named(f.events(), "session.end"))
+
+
+def test_final_status_done_precedes_synthetic_end(fake):
+    f = fake(SLEEPY_TURN)
+    assert f.run("--prompt", "p", "--timeout", "1s", timeout=15) == 124, f.stderr()
+    events = f.events()
+    i = index_of(events, is_event("session.end"))
+    assert events[i - 1]["event"] == "agent.status" and events[i - 1]["phase"] == "done"
+    assert events[i - 1]["source"] == "avenor"
+
+
+# ---------------------------------------------------------------------------------------------
+# More permission behaviour (events.md §5.3, §7)
+# ---------------------------------------------------------------------------------------------
+
+def test_marker_label_kept_across_permission_gate(fake):
+    script = permission_script()
+    # after the tool call (whose title would otherwise be the label), before the permission
+    script["turns"][0].insert(1, {"chunk": "[status: working | deploying]\n"})
+    f = fake(script)
+    assert f.run("--prompt", "p", "--auto-approve") == 0, f.stderr()
+    events = f.events()
+    statuses = [(s["phase"], s.get("label"), s["source"]) for s in events_named(events, "agent.status")]
+    i_resp = index_of(events, is_event("permission.response"))
+    after = events[i_resp + 1]
+    assert after["event"] == "agent.status", statuses
+    assert (after["phase"], after.get("label")) == ("working", "deploying"), statuses
+    assert ("waiting" in [s[0] for s in statuses])
+
+
+def test_file_handler_request_removed_on_timeout(fake):
+    f = fake(permission_script())
+    assert f.run("--prompt", "p", "--timeout", "1500ms") == 124, f.stderr()
+    events = f.events()
+    assert events_named(events, "permission.request")[0]["resolver"] == "file"
+    assert not (f.files.root / "run.perm.req").exists(), ".req must go when the turn ends unanswered"
+    assert f.files.sentinel_lines()[0] == "TIMEOUT"
+
+
+def test_file_handler_request_removed_on_signal(fake):
+    f = fake(permission_script(ignore_sigterm=True))
+    run = f.start("--prompt", "p")
+    req = f.files.root / "run.perm.req"
+    run.wait_for_file(req, timeout=20)
+    run.signal(signal.SIGTERM)
+    assert run.wait(20) == 130, f.stderr()
+    assert not req.exists(), ".req must go when the turn is cancelled unanswered"
+    assert not (f.files.root / "run.perm.req.response").exists()
+    assert [e["stop_reason"] for e in events_named(f.events(), "session.end")] == ["cancelled"]
+    # the pending ACP request is answered cancelled (D11)
+    outcome = [m.get("result", {}).get("outcome") for m in f.responses_to(0)]
+    assert outcome == [{"outcome": "cancelled"}], f.responses_to(0)
+
+
+def test_file_handler_empty_response_means_not_ready(fake, avenor):
+    f = fake(permission_script())
+    run = f.start("--prompt", "p")
+    req = f.files.root / "run.perm.req"
+    run.wait_for_file(req, timeout=20)
+    resp = f.files.root / "run.perm.req.response"
+    resp.write_text("")
+    # an empty file is "not ready yet"; `avenor answer` refuses to clobber it, so replace it
+    resp.unlink()
+    r = subprocess.run([avenor, "answer", "--option", "yes-once", str(f.files.perm_base)],
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode == 0, r.stderr
+    assert run.wait(20) == 0, f.stderr()
+    assert events_named(f.events(), "permission.response")[0]["option_id"] == "yes-once"
+
+
+@pytest.mark.parametrize("response,needle", [
+    ('{"outcome":"selected","option_id":"no-such-option","message":""}\n', "no-such-option"),
+    ('{"outcome":"maybe","option_id":"yes-once"}\n', "maybe"),
+    ("{not json\n", ""),
+], ids=["unknown-option", "bad-outcome", "bad-json"])
+def test_file_handler_bad_response_fails_the_run(fake, response, needle):
+    f = fake(permission_script())
+    run = f.start("--prompt", "p")
+    req = f.files.root / "run.perm.req"
+    run.wait_for_file(req, timeout=20)
+    tmp = f.files.root / "resp.tmp"
+    tmp.write_text(response)
+    tmp.rename(f.files.root / "run.perm.req.response")
+    assert run.wait(20) == 1, f.stderr()
+    errors = [e for e in events_named(f.events(), "avenor.error") if e["source"] == "permission"]
+    assert errors and errors[0]["message"].startswith("permission handler: "), errors
+    assert needle in errors[0]["message"]
+    assert not req.exists(), ".req is deleted on a handler error"
+    assert events_named(f.events(), "permission.response") == []
+    assert f.files.sentinel_lines()[0] == "FAILED"
+
+
+def test_file_handler_requires_message(fake, avenor):
+    options = [{"optionId": "why", "name": "Reject with reason", "kind": "reject_once",
+                "requiresMessage": True},
+               {"optionId": "ok", "name": "Allow", "kind": "allow_once"}]
+    f = fake(permission_script({"options": options}))
+    run = f.start("--prompt", "p")
+    run.wait_for_file(f.files.root / "run.perm.req", timeout=20)
+    r = subprocess.run([avenor, "answer", "--option", "why", str(f.files.perm_base)],
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode == 0, r.stderr  # `answer` does not check requiresMessage
+    assert run.wait(20) == 1, f.stderr()
+    errors = [e for e in events_named(f.events(), "avenor.error") if e["source"] == "permission"]
+    assert errors, f.events()
+
+
+def test_file_handler_message_relayed_not_logged(fake, avenor):
+    f = fake(permission_script())
+    run = f.start("--prompt", "p")
+    run.wait_for_file(f.files.root / "run.perm.req", timeout=20)
+    r = subprocess.run([avenor, "answer", "--option", "nope", "--message", "SECRET-REASON-99",
+                        str(f.files.perm_base)], capture_output=True, text=True, timeout=20)
+    assert r.returncode == 0, r.stderr
+    assert run.wait(20) == 0, f.stderr()
+    assert "SECRET-REASON-99" not in f.files.events.read_text(), "a write-in message is never logged"
+    outcome = f.responses_to(0)[0]["result"]["outcome"]
+    assert outcome["optionId"] == "nope" and outcome.get("message") == "SECRET-REASON-99"
+
+
+# ---------------------------------------------------------------------------------------------
+# Retries meet timers and signals (cli.md §3.4)
+# ---------------------------------------------------------------------------------------------
+
+def test_timeout_during_backoff(fake):
+    f = fake({"fail_method": {"session/new": {"code": -32000, "message": "down"}}})
+    started = time.monotonic()
+    assert f.run("--prompt", "p", "--max-retries", "2", "--timeout", "1s", timeout=20) == 124
+    assert time.monotonic() - started < 2.0, "the backoff sleep was not cut short by --timeout"
+    assert len(events_named(f.events(), "avenor.retry")) == 1
+    assert f.methods().count("session/new") == 1
+    lines = f.files.sentinel_lines()
+    assert lines[0] == "TIMEOUT" and "STOP_REASON=timeout" in lines
+
+
+def test_signal_during_backoff(fake):
+    f = fake({"fail_method": {"session/new": {"code": -32000, "message": "down"}}})
+    run = f.start("--prompt", "p", "--max-retries", "3")
+    run.wait_for_event(is_event("avenor.retry"), timeout=20)
+    started = time.monotonic()
+    run.signal(signal.SIGTERM)
+    assert run.wait(10) == 130
+    assert time.monotonic() - started < 1.5, "a signal must end the backoff sleep at once"
+    assert f.methods().count("session/new") == 1
+    lines = f.files.sentinel_lines()
+    assert lines[0] == "KILLED" and "EXIT_CODE=130" in lines
+
+
+# ---------------------------------------------------------------------------------------------
+# Agent -> model lookup (cli.md §3.13)
+# ---------------------------------------------------------------------------------------------
+
+def lookup_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    env = {"HOME": str(home), "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    env.update(extra)
+    return env
+
+
+def write_config(path: Path, agents: dict) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"agent": {k: {"model": v} for k, v in agents.items()}}))
+    return path
+
+
+def test_model_lookup_from_opencode_config(fake, tmp_path):
+    cfg = write_config(tmp_path / "cfg" / "custom.json", {"build": "prov/from-config"})
+    f = fake({"turns": [[{"chunk": "ok"}]]}, env_extra=lookup_env(tmp_path, OPENCODE_CONFIG=str(cfg)))
+    assert f.run("--prompt", "p", "--agent", "build") == 0, f.stderr()
+    assert f.requests("session/set_config_option")[0]["params"] == {
+        "sessionId": SESSION, "configId": "model", "value": "prov/from-config"}
+    assert f.requests("session/set_mode")[0]["params"] == {"sessionId": SESSION, "modeId": "build"}
+
+
+def test_model_flag_beats_lookup(fake, tmp_path):
+    cfg = write_config(tmp_path / "cfg" / "custom.json", {"build": "prov/from-config"})
+    f = fake({"turns": [[{"chunk": "ok"}]]}, env_extra=lookup_env(tmp_path, OPENCODE_CONFIG=str(cfg)))
+    assert f.run("--prompt", "p", "--agent", "build", "--model", "prov/flag") == 0, f.stderr()
+    assert [r["params"]["value"] for r in f.requests("session/set_config_option")] == ["prov/flag"]
+
+
+def test_model_lookup_search_order(fake, tmp_path):
+    # OPENCODE_CONFIG names a missing file (skipped); OPENCODE_CONFIG_DIR has only .jsonc;
+    # XDG and HOME configs come later and lose.
+    cfg_dir = tmp_path / "cfgdir"
+    write_config(cfg_dir / "opencode.jsonc", {"plan": "prov/from-dir-jsonc"})
+    write_config(tmp_path / "xdg" / "opencode" / "opencode.json", {"plan": "prov/from-xdg"})
+    write_config(tmp_path / "home" / ".config" / "opencode" / "opencode.json", {"plan": "prov/from-home"})
+    env = lookup_env(tmp_path, OPENCODE_CONFIG=str(tmp_path / "missing.json"),
+                     OPENCODE_CONFIG_DIR=str(cfg_dir))
+    f = fake({"turns": [[{"chunk": "ok"}]]}, env_extra=env)
+    assert f.run("--prompt", "p", "--agent", "plan") == 0, f.stderr()
+    assert [r["params"]["value"] for r in f.requests("session/set_config_option")] == [
+        "prov/from-dir-jsonc"]
+
+
+def test_model_lookup_xdg_then_home(fake, tmp_path):
+    write_config(tmp_path / "home" / ".config" / "opencode" / "opencode.json", {"plan": "prov/from-home"})
+    f = fake({"turns": [[{"chunk": "ok"}]]}, env_extra=lookup_env(tmp_path))
+    assert f.run("--prompt", "p", "--agent", "plan") == 0, f.stderr()
+    assert [r["params"]["value"] for r in f.requests("session/set_config_option")] == ["prov/from-home"]
+
+
+def test_model_lookup_malformed_config_continues(fake, tmp_path):
+    bad = tmp_path / "cfg" / "bad.json"
+    bad.parent.mkdir()
+    bad.write_text("{ this is not json")
+    f = fake({"turns": [[{"chunk": "ok"}]]}, env_extra=lookup_env(tmp_path, OPENCODE_CONFIG=str(bad)))
+    assert f.run("--prompt", "p", "--agent", "build") == 0, f.stderr()
+    assert "avenor: " in f.stderr() and str(bad) in f.stderr()
+    assert "session/set_config_option" not in f.methods()
+    assert f.requests("session/set_mode")[0]["params"]["modeId"] == "build"
+
+
+def test_no_lookup_for_gemini(fake, tmp_path):
+    cfg = write_config(tmp_path / "cfg" / "custom.json", {"build": "prov/from-config"})
+    f = fake({"turns": [[{"chunk": "ok"}]]}, env_extra=lookup_env(tmp_path, OPENCODE_CONFIG=str(cfg)))
+    assert f.run("--backend", "gemini-acp", "--prompt", "p", "--agent", "build") == 0, f.stderr()
+    assert f.methods() == ["initialize", "session/new", "session/prompt"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Framing, volume, startup interruptions (backends.md §1.2, §1.4)
+# ---------------------------------------------------------------------------------------------
+
+def _update_frame(text: str) -> str:
+    return json.dumps({"jsonrpc": "2.0", "method": "session/update",
+                       "params": {"sessionId": SESSION,
+                                  "update": {"sessionUpdate": "agent_message_chunk",
+                                             "content": {"type": "text", "text": text}}}})
+
+
+def test_blank_lines_and_content_length_frames(fake):
+    body = _update_frame("framed ")
+    f = fake({"turns": [[
+        {"chunk": "plain "},
+        {"raw": "\n\r\n\n"},
+        {"raw": f"Content-Length: {len(body.encode())}\r\n\r\n{body}"},
+        {"chunk": "end"},
+    ]]})
+    assert f.run("--prompt", "p") == 0, f.stderr()
+    assert events_named(f.events(), "session.end")[0]["final_output"] == "plain framed end"
+
+
+def test_flood_nothing_dropped(fake):
+    count = 20000
+    f = fake({"turns": [[{"flood": {"count": count, "text": "c", "numbered": True}}, {"chunk": "|"}]]})
+    assert f.run("--prompt", "p", timeout=60) == 0, f.stderr()
+    events = f.events()
+    chunks = events_named(events, "agent.message_chunk")
+    assert len(chunks) == count + 1
+    assert [c["content"]["text"] for c in chunks[:3]] == ["c0", "c1", "c2"]
+    assert chunks[count - 1]["content"]["text"] == f"c{count - 1}"
+    expected = "".join(f"c{i}" for i in range(count)) + "|"
+    assert events_named(events, "session.end")[0]["final_output"] == expected
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+
+
+def test_unknown_request_error_message(fake):
+    f = fake({"turns": [[{"request": {"method": "terminal/create", "params": {"command": "ls"}}},
+                         {"request": {"method": "cursor/ask_question", "params": {}}},
+                         {"chunk": "ok"}]]})
+    assert f.run("--prompt", "p") == 0, f.stderr()
+    for rid in (0, 1):
+        err = f.responses_to(rid)[0]["error"]
+        assert err["code"] == -32601
+        assert err["message"] == "method not implemented by avenor"
+
+
+def wait_for_method(f: FakeRun, method: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while method not in f.methods():
+        if f.proc is not None and f.proc.proc.poll() is not None:
+            raise AssertionError(f"avenor exited before the agent got {method}: {f.stderr()}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the agent never got {method} within {timeout} s")
+        time.sleep(0.05)
+
+
+def test_signal_during_startup(fake):
+    f = fake({"delay_ms": {"session/new": 20000}, "turns": [[{"chunk": "never"}]]})
+    run = f.start("--prompt", "p")
+    wait_for_method(f, "session/new")
+    started = time.monotonic()
+    run.signal(signal.SIGTERM)
+    assert run.wait(15) == 130, f.stderr()
+    assert time.monotonic() - started < 5, "avenor waited for the slow session/new"
+    assert "session/prompt" not in f.methods()
+    lines = f.files.sentinel_lines()
+    assert lines[0] == "KILLED" and "STOP_REASON=cancelled" in lines and "EXIT_CODE=130" in lines
+    assert_process_gone(f.agent_pids()[0])
+
+
+def test_timeout_during_startup(fake):
+    f = fake({"delay_ms": {"initialize": 20000}, "turns": [[{"chunk": "never"}]]})
+    started = time.monotonic()
+    assert f.run("--prompt", "p", "--timeout", "1s", timeout=15) == 124, f.stderr()
+    assert time.monotonic() - started < 6
+    lines = f.files.sentinel_lines()
+    assert lines[0] == "TIMEOUT" and "STOP_REASON=timeout" in lines
+    assert "session/new" not in f.methods()
