@@ -279,7 +279,7 @@ asio::awaitable<RunEngine::TurnResult> RunEngine::run_turn(BackendConnection& co
     if (auto* ev = std::get_if<BackendEventMessage>(&msg)) {
       if (ev->generation != gen) continue;
       if (progress.count() > 0) arm_timer(progress_timer_, progress, TimerKind::progress);
-      handle_backend_event(conn, turn, std::move(ev->event));
+      handle_backend_event(turn, std::move(ev->event));
     } else if (auto* done = std::get_if<OperationDoneMessage>(&msg)) {
       if (done->generation != gen) continue;
       if (done->kind == OperationKind::prompt) {
@@ -321,6 +321,7 @@ asio::awaitable<RunEngine::TurnResult> RunEngine::cancel_and_end(BackendConnecti
     mailbox_.push(OperationDoneMessage{gen, OperationKind::cancel, std::move(r)});
   });
   arm_timer(cancel_timer_, kCancelBudget, TimerKind::cancel_deadline);
+  bool prompt_may_return = true;
   for (bool waiting = true; waiting;) {
     auto msg = co_await mailbox_.pop();
     if (auto* ev = std::get_if<BackendEventMessage>(&msg)) {
@@ -331,7 +332,7 @@ asio::awaitable<RunEngine::TurnResult> RunEngine::cancel_and_end(BackendConnecti
         ev->event["resolver"] = "none";
         write(ev->event);
       } else {
-        handle_backend_event(conn, turn, std::move(ev->event));
+        handle_backend_event(turn, std::move(ev->event));
       }
     } else if (auto* done = std::get_if<OperationDoneMessage>(&msg)) {
       if (done->generation != gen) continue;
@@ -344,12 +345,12 @@ asio::awaitable<RunEngine::TurnResult> RunEngine::cancel_and_end(BackendConnecti
       if (t->kind == TimerKind::cancel_deadline && is_live(*t)) {
         write_error("cancel", "cancel did not finish within 5s", turn.session_id);
         waiting = false;
-        turn.prompt_returned = true;  // the budget is spent: stop waiting for it
+        prompt_may_return = false;  // the budget is spent
       }
     } else if (auto* closed = std::get_if<BackendClosedMessage>(&msg)) {
       if (closed->generation == gen) {
         waiting = false;
-        turn.prompt_returned = true;  // nothing more will come back
+        prompt_may_return = false;  // nothing more will come back
       }
     }
   }
@@ -366,7 +367,7 @@ asio::awaitable<RunEngine::TurnResult> RunEngine::cancel_and_end(BackendConnecti
   // (cli.md §3.5), still within the cancel budget: an agent killed earlier
   // might never read the cancel. Its late events are not logged: the turn
   // already has its session.end.
-  while (!turn.prompt_returned) {
+  while (prompt_may_return && !turn.prompt_returned) {
     auto msg = co_await mailbox_.pop();
     if (auto* done = std::get_if<OperationDoneMessage>(&msg)) {
       if (done->generation == gen && done->kind == OperationKind::prompt)
@@ -381,7 +382,7 @@ asio::awaitable<RunEngine::TurnResult> RunEngine::cancel_and_end(BackendConnecti
   co_return TurnResult{exit_code_for_stop_reason(reason), reason, true};
 }
 
-void RunEngine::handle_backend_event(BackendConnection& /*conn*/, Turn& turn, object event) {
+void RunEngine::handle_backend_event(Turn& turn, object event) {
   const std::string type(event_type(event));
   if (const auto* usage = event.if_contains("usage"); usage && usage->is_object())
     turn.usage = *usage;

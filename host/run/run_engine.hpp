@@ -68,7 +68,7 @@ class RunEngine {
   boost::asio::awaitable<bool> backoff(std::chrono::seconds delay);
 
   // Turn helpers.
-  void handle_backend_event(BackendConnection& conn, Turn& turn, boost::json::object event);
+  void handle_backend_event(Turn& turn, boost::json::object event);
   void begin_permission(Turn& turn, const boost::json::object& request);
   void finish_permission(BackendConnection& conn, Turn& turn, PermissionDecisionMessage& msg);
   void abandon_permission(Turn& turn);
