@@ -1,0 +1,49 @@
+// LineReader: turns the bytes of a growing log into complete lines (D6).
+// Bytes after the last '\n' are held until the rest of their line arrives, so
+// a line written in two halves is seen once, whole; the offset only ever
+// advances to line boundaries, which is what the cursor saves (events.md §8.7).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace avenor::host::watch {
+
+class LineReader {
+ public:
+  // `start_offset`: the log position the first appended byte comes from.
+  explicit LineReader(std::int64_t start_offset = 0) : offset_(start_offset) {}
+
+  struct ReadResult {
+    std::size_t bytes = 0;  // 0 with error == 0: end of file for now
+    int error = 0;          // errno of a failed read(2)
+  };
+  // Reads up to `max_bytes` from `fd` (retrying EINTR) and appends them.
+  ReadResult read_from(int fd, std::size_t max_bytes);
+
+  // Appends raw bytes (what read_from does after reading).
+  void append(std::string_view bytes);
+
+  // The next complete line including its '\n', or nullopt when only a
+  // partial line (or nothing) is held. The view stays valid until the next
+  // call of append/read_from/next_line.
+  std::optional<std::string_view> next_line();
+
+  // Log position just after the last line returned by next_line().
+  std::int64_t offset() const { return offset_; }
+  // Bytes held that do not (yet) form a complete line.
+  std::size_t held_bytes() const { return buffer_.size() - consumed_; }
+
+ private:
+  void compact();
+
+  std::string buffer_;
+  std::size_t consumed_ = 0;  // bytes of buffer_ already returned as lines
+  std::size_t scanned_ = 0;   // bytes of buffer_ known to hold no '\n' past consumed_
+  std::int64_t offset_ = 0;
+};
+
+}  // namespace avenor::host::watch
