@@ -9,6 +9,11 @@
 #include <sstream>
 
 #include "cli/go_flags.hpp"
+#include "control/control_environment.hpp"
+#include "control/control_plane.hpp"
+#include "control/control_server.hpp"
+#include "control/single_run_methods.hpp"
+#include "events/event_pipeline.hpp"
 #include "events/event_writer.hpp"
 #include "plugin_host/plugin_catalog.hpp"
 #include "run/model_lookup.hpp"
@@ -177,8 +182,22 @@ int run_main(const std::vector<std::string>& args, std::ostream& err) {
   writer->set_run_label(o.label);
   writer->set_runtime_id(o.runtime_id);
 
-  if (!o.control_socket.empty())
-    return done.fail("start control server: the control socket is not built yet");
+  asio::io_context io;
+  std::optional<ControlPlane> control;
+  std::optional<SingleRunMethods> methods;
+  std::optional<ControlServer> server;
+  if (!o.control_socket.empty() || !o.http_debug.empty()) {
+    control.emplace(io.get_executor(), o.run_id, o.label, take_identity_token());
+    methods.emplace(*control);
+  }
+  if (!o.control_socket.empty()) {
+    try {
+      server.emplace(io, o.control_socket, *methods);
+    } catch (const std::exception& e) {
+      return done.fail(std::string("start control server: ") + e.what());
+    }
+    signal_control_ready();
+  }
   if (!o.http_debug.empty())
     return done.fail("--http-debug: the HTTP debug adapter is not built yet");
   if (!o.permission_handler.empty() && !explicit_base)
@@ -195,9 +214,10 @@ int run_main(const std::vector<std::string>& args, std::ostream& err) {
   if (!o.loop_file.empty()) return done.fail("--loop-file: the loop runner is not built yet");
   if (o.parked_timeout) return done.fail("--parked-timeout: parked mode is not built yet");
 
-  asio::io_context io;
   RunSetup setup{o, *backend, prompt, server_url, model, permission_base};
-  RunEngine engine(io, std::move(setup), *writer, err);
+  EventPipeline events(*writer, control ? &*control : nullptr);
+  RunEngine engine(io, std::move(setup), events, err);
+  if (server) server->start();
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   std::function<void()> watch_signals = [&] {
@@ -229,6 +249,8 @@ int run_main(const std::vector<std::string>& args, std::ostream& err) {
     outcome = std::move(r);
     signals.cancel();
     overall.cancel();
+    // Clients get what is queued for them, then the socket goes away.
+    if (server) server->stop();
   });
   io.run();
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -22,7 +23,15 @@ class Mailbox {
   }
 
   boost::asio::awaitable<Message> pop() {
+    // A flood of ready messages would otherwise keep the consumer running
+    // without ever suspending, starving everything else on the loop (control
+    // clients, event subscribers). Yield now and then.
+    if (++since_yield_ >= kYieldEvery) {
+      since_yield_ = 0;
+      co_await boost::asio::post(wakeup_.get_executor(), boost::asio::use_awaitable);
+    }
     while (items_.empty()) {
+      since_yield_ = 0;
       wakeup_.expires_at(boost::asio::steady_timer::time_point::max());
       boost::system::error_code ec;
       co_await wakeup_.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
@@ -38,7 +47,9 @@ class Mailbox {
   }
 
  private:
+  static constexpr int kYieldEvery = 32;
   std::deque<Message> items_;
+  int since_yield_ = 0;
   boost::asio::steady_timer wakeup_;
 };
 

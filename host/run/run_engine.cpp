@@ -52,24 +52,78 @@ struct RunEngine::Turn {
   std::string stop_reason;
   std::optional<boost::json::value> usage;
   std::string output;
-  std::optional<std::string> pending_permission;
-  boost::json::array pending_options;
   std::optional<TurnResult> result;     // the turn must end now with this
   std::optional<std::string> stop_now;  // the turn must be cancelled with this reason
 };
 
-RunEngine::RunEngine(asio::io_context& io, RunSetup setup, EventWriter& writer, std::ostream& err)
+RunEngine::RunEngine(asio::io_context& io, RunSetup setup, EventPipeline& events, std::ostream& err)
     : io_(io),
       setup_(std::move(setup)),
-      writer_(writer),
+      events_(events),
+      control_(events.control()),
       err_(err),
       mailbox_(io.get_executor()),
       progress_timer_(io),
       cancel_timer_(io),
-      backoff_timer_(io) {
+      backoff_timer_(io),
+      claim_timer_(io) {
   if (setup_.permission_base)
     file_handler_ =
         std::make_unique<FilePermissionHandler>(io.get_executor(), *setup_.permission_base);
+  if (control_) {
+    control_->attach(this);
+    control_->set_publisher([this](object e) { return events_.write(std::move(e)); });
+    control_->on_all_clients_gone([this] {
+      if (pending_ && pending_->resolver == "reserved")
+        mailbox_.push(ClaimEndedMessage{pending_->request_id});
+    });
+  }
+}
+
+RunEngine::~RunEngine() {
+  if (control_) {
+    control_->attach(nullptr);
+    control_->set_publisher({});
+    control_->on_all_clients_gone({});
+  }
+}
+
+void RunEngine::prompt(std::string text) { queued_prompts_.push_back(std::move(text)); }
+
+void RunEngine::interrupt_and_prompt(std::string text, bool keep_queue) {
+  interrupt_text_ = std::move(text);
+  if (!keep_queue) queued_prompts_.clear();
+  mailbox_.push(TurnInterruptMessage{});
+}
+
+AnswerStatus RunEngine::answer_permission(const std::string& request_id,
+                                          const std::string& option_id,
+                                          const std::optional<std::string>& message) {
+  if (resolved_requests_.contains(request_id)) return AnswerStatus::accepted;
+  if (!pending_ || pending_->request_id != request_id || pending_->answer_queued)
+    return AnswerStatus::no_pending;
+  if (!pending_->control_may_answer)
+    return pending_->resolver == "file" ? AnswerStatus::delegated : AnswerStatus::no_pending;
+  for (const auto& opt : pending_->options) {
+    const auto* o = opt.if_object();
+    if (!o || json::string_or(*o, "optionId") != option_id) continue;
+    const auto kind = sdk::normalize_option_kind(json::string_or(*o, "kind"));
+    if (kind != sdk::OptionKind::allow && kind != sdk::OptionKind::reject)
+      return AnswerStatus::no_pending;
+    if (json::bool_or(*o, "requiresMessage") && (!message || message->empty()))
+      return AnswerStatus::no_pending;
+    pending_->answer_queued = true;
+    FileAnswer answer{false, option_id, message.value_or(""), kind};
+    mailbox_.push(
+        PermissionDecisionMessage{pending_->generation, request_id, "control", answer, {}});
+    return AnswerStatus::accepted;
+  }
+  return AnswerStatus::no_pending;
+}
+
+void RunEngine::release_claim(const std::string& request_id) {
+  if (pending_ && pending_->request_id == request_id && pending_->resolver == "reserved")
+    mailbox_.push(ClaimEndedMessage{request_id});
 }
 
 void RunEngine::interrupt(StopCause cause) {
@@ -89,7 +143,7 @@ void RunEngine::arm_timer(asio::steady_timer& timer, std::chrono::nanoseconds af
 void RunEngine::write(object event) {
   if (write_failed_) return;
   try {
-    writer_.write(std::move(event));
+    events_.write(std::move(event));
   } catch (const std::exception& e) {
     write_failed_ = true;
     err_ << "avenor: write event: " << e.what() << "\n";
@@ -159,8 +213,9 @@ asio::awaitable<bool> RunEngine::backoff(std::chrono::seconds delay) {
   }
 }
 
-asio::awaitable<RunOutcome> RunEngine::run_attempt(int /*attempt*/, const std::string& resume_id) {
+asio::awaitable<RunOutcome> RunEngine::run_attempt(int attempt, const std::string& resume_id) {
   const unsigned gen = ++generation_;
+  if (control_) control_->snapshot().set_retry(attempt, setup_.options.max_retries);
   mailbox_.erase_if(
       [](const RunMessage& m) { return !std::holds_alternative<InterruptMessage>(m); });
   const auto& o = setup_.options;
@@ -187,6 +242,7 @@ asio::awaitable<RunOutcome> RunEngine::run_attempt(int /*attempt*/, const std::s
     };
     conn = std::make_unique<BackendConnection>(io_, setup_.backend, start, std::move(callbacks));
     conn->launch();
+    if (control_ && conn->pid() > 0) control_->snapshot().set_pid(conn->pid());
   } catch (const std::exception& e) {
     create_error = e.what();
   }
@@ -220,13 +276,30 @@ asio::awaitable<RunOutcome> RunEngine::run_attempt(int /*attempt*/, const std::s
       if (const auto* r = done->result.value.if_object())
         session_id = json::string_or(*r, "session_id");
       if (session_id.empty()) session_id = resume_id;
+      if (control_) control_->snapshot().set_session_id(session_id);
       break;
     }
     if (auto* ev = std::get_if<BackendEventMessage>(&msg); ev && ev->generation == gen)
       write(std::move(ev->event));  // before the session exists there is no turn to attach it to
   }
 
-  TurnResult turn = co_await run_turn(*conn, session_id, setup_.prompt);
+  // Control clients steer the session between turns (cli.md §3.5 step 4):
+  // an interrupt first, then queued prompts only after a successful turn.
+  std::string text = setup_.prompt;
+  if (interrupt_text_) text = *std::exchange(interrupt_text_, std::nullopt);
+  TurnResult turn;
+  for (;;) {
+    turn = co_await run_turn(*conn, session_id, text);
+    if (stop_cause_ || write_failed_ || closed_generation_ == gen) break;
+    if (interrupt_text_) {
+      text = *std::exchange(interrupt_text_, std::nullopt);
+    } else if (turn.exit_code == 0 && !queued_prompts_.empty()) {
+      text = std::move(queued_prompts_.front());
+      queued_prompts_.pop_front();
+    } else {
+      break;
+    }
+  }
   co_await close_connection(*conn);
   co_return RunOutcome{turn.exit_code, session_id, turn.stop_reason, turn.synthetic};
 }
@@ -252,6 +325,7 @@ asio::awaitable<RunEngine::TurnResult> RunEngine::run_turn(BackendConnection& co
   Turn turn;
   turn.generation = generation_;
   turn.session_id = session_id;
+  status_.reset();
   const auto progress = setup_.options.progress_timeout;
   const unsigned gen = turn.generation;
 
@@ -262,7 +336,7 @@ asio::awaitable<RunEngine::TurnResult> RunEngine::run_turn(BackendConnection& co
 
   auto finish = [&](TurnResult r) {
     progress_timer_.cancel();
-    abandon_permission(turn);
+    abandon_permission();
     return r;
   };
 
@@ -271,7 +345,7 @@ asio::awaitable<RunEngine::TurnResult> RunEngine::run_turn(BackendConnection& co
     if (turn.result) co_return finish(*turn.result);
     if (turn.stop_now) co_return co_await cancel_and_end(conn, turn, *turn.stop_now);
     if (stop_cause_) co_return co_await cancel_and_end(conn, turn, reason_for(*stop_cause_));
-    if (turn.end_written && turn.prompt_returned && !turn.pending_permission)
+    if (turn.end_written && turn.prompt_returned && !pending_)
       co_return finish(
           TurnResult{exit_code_for_stop_reason(turn.stop_reason), turn.stop_reason, false});
 
@@ -297,7 +371,9 @@ asio::awaitable<RunEngine::TurnResult> RunEngine::run_turn(BackendConnection& co
         turn.result = TurnResult{1, "", false};
       }
     } else if (auto* closed = std::get_if<BackendClosedMessage>(&msg)) {
-      if (closed->generation != gen || turn.end_written) continue;
+      if (closed->generation != gen) continue;
+      closed_generation_ = gen;
+      if (turn.end_written) continue;
       err_ << "avenor: backend closed: " << closed->reason << "\n";
       write_error("backend", "event stream closed before session.end: " + closed->reason,
                   session_id);
@@ -306,6 +382,14 @@ asio::awaitable<RunEngine::TurnResult> RunEngine::run_turn(BackendConnection& co
       if (decision->generation == gen) finish_permission(conn, turn, *decision);
     } else if (auto* timer = std::get_if<TimerMessage>(&msg)) {
       if (timer->kind == TimerKind::progress && is_live(*timer)) turn.stop_now = "progress_timeout";
+      if (timer->kind == TimerKind::claim && is_live(*timer) && pending_)
+        end_claim(pending_->request_id);
+    } else if (auto* claim = std::get_if<ClaimEndedMessage>(&msg)) {
+      end_claim(claim->request_id);
+    } else if (std::holds_alternative<TurnInterruptMessage>(msg)) {
+      // Only an interrupt whose text is still waiting cancels the turn; one
+      // already consumed as this turn's prompt does not.
+      if (interrupt_text_ && !turn.end_written) turn.stop_now = "cancelled";
     }
     // InterruptMessage: stop_cause_ is already set; the loop head acts on it.
   }
@@ -315,7 +399,7 @@ asio::awaitable<RunEngine::TurnResult> RunEngine::cancel_and_end(BackendConnecti
                                                                  Turn& turn,
                                                                  const std::string& reason) {
   progress_timer_.cancel();
-  abandon_permission(turn);
+  abandon_permission();
   const unsigned gen = turn.generation;
   conn.cancel(object{{"session_id", turn.session_id}}, [this, gen](OperationResult r) {
     mailbox_.push(OperationDoneMessage{gen, OperationKind::cancel, std::move(r)});
@@ -349,6 +433,7 @@ asio::awaitable<RunEngine::TurnResult> RunEngine::cancel_and_end(BackendConnecti
       }
     } else if (auto* closed = std::get_if<BackendClosedMessage>(&msg)) {
       if (closed->generation == gen) {
+        closed_generation_ = gen;
         waiting = false;
         prompt_may_return = false;  // nothing more will come back
       }
@@ -375,7 +460,10 @@ asio::awaitable<RunEngine::TurnResult> RunEngine::cancel_and_end(BackendConnecti
     } else if (auto* t = std::get_if<TimerMessage>(&msg)) {
       if (t->kind == TimerKind::cancel_deadline && is_live(*t)) break;
     } else if (auto* closed = std::get_if<BackendClosedMessage>(&msg)) {
-      if (closed->generation == gen) break;
+      if (closed->generation == gen) {
+        closed_generation_ = gen;
+        break;
+      }
     }
   }
   cancel_timer_.cancel();
@@ -428,28 +516,35 @@ void RunEngine::begin_permission(Turn& turn, const object& request) {
     return;
   }
   const bool needs_user = json::bool_or(request, "requires_user_input");
-  std::string resolver = (o.auto_approve && !needs_user) ? "automatic"
-                         : file_handler_                 ? "file"
-                                                         : "none";
+  std::string resolver = (o.auto_approve && !needs_user)         ? "automatic"
+                         : (control_ && control_->clients() > 0) ? "reserved"
+                         : file_handler_                         ? "file"
+                                                                 : "none";
   annotated["resolver"] = resolver;
-  write(annotated);
-  if (turn.pending_permission) {
+  if (pending_) {
+    write(annotated);
     write_error("permission", "another permission request is already pending", turn.session_id);
     err_ << "avenor: another permission request is already pending\n";
     turn.result = TurnResult{1, "", false};
     return;
   }
-  turn.pending_permission = request_id;
-  if (const auto* options = json::find_array(request, "options"))
-    turn.pending_options = *options;
-  else
-    turn.pending_options.clear();
+  // The claim is recorded before the request is published, so a client
+  // reacting to the event finds it (events.md §7.1).
+  PendingPermission p;
+  p.generation = turn.generation;
+  p.request_id = request_id;
+  p.session_id = turn.session_id;
+  p.request = request;
+  if (const auto* options = json::find_array(request, "options")) p.options = *options;
+  p.resolver = resolver;
+  p.control_may_answer = resolver == "reserved" || resolver == "none";
+  pending_ = std::move(p);
+  write(annotated);
 
-  const unsigned gen = turn.generation;
   if (resolver == "automatic") {
     FileAnswer answer;
     answer.kind = sdk::OptionKind::allow;
-    for (const auto& opt : turn.pending_options) {
+    for (const auto& opt : pending_->options) {
       const auto* obj = opt.if_object();
       if (obj &&
           sdk::normalize_option_kind(json::string_or(*obj, "kind")) == sdk::OptionKind::allow) {
@@ -457,24 +552,48 @@ void RunEngine::begin_permission(Turn& turn, const object& request) {
         break;
       }
     }
-    mailbox_.push(PermissionDecisionMessage{gen, request_id, "avenor", answer, {}});
+    pending_->answer_queued = true;
+    mailbox_.push(PermissionDecisionMessage{turn.generation, request_id, "avenor", answer, {}});
+  } else if (resolver == "reserved") {
+    const auto limit = o.permission_claim_timeout;
+    if (limit.count() > 0) arm_timer(claim_timer_, limit, TimerKind::claim);  // 0: no limit (D3)
   } else if (resolver == "file") {
-    file_handler_->begin(
-        request,
-        [this, gen, request_id](FileAnswer a) {
-          mailbox_.push(PermissionDecisionMessage{gen, request_id, "file", std::move(a), {}});
-        },
-        [this, gen, request_id](std::string error) {
-          mailbox_.push(
-              PermissionDecisionMessage{gen, request_id, "file", std::nullopt, std::move(error)});
-        });
+    start_file_handler();
+  }
+}
+
+void RunEngine::start_file_handler() {
+  const unsigned gen = pending_->generation;
+  const std::string request_id = pending_->request_id;
+  file_handler_->begin(
+      pending_->request,
+      [this, gen, request_id](FileAnswer a) {
+        mailbox_.push(PermissionDecisionMessage{gen, request_id, "file", std::move(a), {}});
+      },
+      [this, gen, request_id](std::string error) {
+        mailbox_.push(
+            PermissionDecisionMessage{gen, request_id, "file", std::nullopt, std::move(error)});
+      });
+}
+
+void RunEngine::end_claim(const std::string& request_id) {
+  if (!pending_ || pending_->request_id != request_id || pending_->resolver != "reserved") return;
+  claim_timer_.cancel();
+  // A socket answer arriving during the hand-over is still taken, so the
+  // control side may keep answering (events.md §7.2).
+  if (file_handler_) {
+    pending_->resolver = "file";
+    start_file_handler();
+  } else {
+    pending_->resolver = "none";
   }
 }
 
 void RunEngine::finish_permission(BackendConnection& conn, Turn& turn,
                                   PermissionDecisionMessage& msg) {
-  if (!turn.pending_permission || *turn.pending_permission != msg.request_id) return;
-  turn.pending_permission.reset();
+  if (!pending_ || pending_->request_id != msg.request_id) return;
+  abandon_permission();
+  resolved_requests_.insert(msg.request_id);
   if (!msg.answer) {
     err_ << "avenor: permission handler: " << msg.error << "\n";
     write_error("permission", "permission handler: " + msg.error, turn.session_id);
@@ -503,7 +622,7 @@ void RunEngine::finish_permission(BackendConnection& conn, Turn& turn,
                   {"source", msg.source}};
   if (!turn.session_id.empty()) response["session_id"] = turn.session_id;
   try {
-    writer_.write(response);
+    events_.write(response);
   } catch (const std::exception& e) {
     // A lost permission.response is reported, not fatal (events.md §1).
     err_ << "avenor: write event: " << e.what() << "\n";
@@ -515,9 +634,10 @@ void RunEngine::finish_permission(BackendConnection& conn, Turn& turn,
                {"message", a.message}});
 }
 
-void RunEngine::abandon_permission(Turn& turn) {
-  if (turn.pending_permission && file_handler_) file_handler_->abandon();
-  turn.pending_permission.reset();
+void RunEngine::abandon_permission() {
+  if (pending_ && pending_->resolver == "file" && file_handler_) file_handler_->abandon();
+  claim_timer_.cancel();
+  pending_.reset();
 }
 
 }  // namespace avenor::host

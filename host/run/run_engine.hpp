@@ -6,13 +6,16 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <deque>
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <ostream>
+#include <set>
 #include <string>
 
-#include "events/event_writer.hpp"
+#include "control/run_commands.hpp"
+#include "events/event_pipeline.hpp"
 #include "plugin_host/backend_connection.hpp"
 #include "plugin_host/plugin_catalog.hpp"
 #include "run/mailbox.hpp"
@@ -40,14 +43,23 @@ struct RunOutcome {
   bool synthetic = false;   // stop_reason came from a cancel or timeout, not the backend
 };
 
-class RunEngine {
+class RunEngine : public RunCommands {
  public:
-  RunEngine(boost::asio::io_context& io, RunSetup setup, EventWriter& writer, std::ostream& err);
+  RunEngine(boost::asio::io_context& io, RunSetup setup, EventPipeline& events, std::ostream& err);
+  ~RunEngine() override;
 
   boost::asio::awaitable<RunOutcome> run();
 
   // Stops the run from outside (signal, overall timeout). Safe at any time.
   void interrupt(StopCause cause);
+
+  // RunCommands: what control clients may ask (control.md §6).
+  void cancel() override { interrupt(StopCause::cancelled); }
+  void prompt(std::string text) override;
+  void interrupt_and_prompt(std::string text, bool keep_queue) override;
+  AnswerStatus answer_permission(const std::string& request_id, const std::string& option_id,
+                                 const std::optional<std::string>& message) override;
+  void release_claim(const std::string& request_id) override;
 
  private:
   struct TurnResult {
@@ -56,6 +68,17 @@ class RunEngine {
     bool synthetic = false;
   };
   struct Turn;
+  // The one permission request a turn may have open (events.md §7).
+  struct PendingPermission {
+    unsigned generation = 0;
+    std::string request_id;
+    std::string session_id;
+    boost::json::object request;
+    boost::json::array options;
+    std::string resolver;             // automatic, reserved, file or none (current)
+    bool control_may_answer = false;  // reserved, handed over from a claim, or none
+    bool answer_queued = false;
+  };
 
   boost::asio::awaitable<RunOutcome> run_attempt(int attempt, const std::string& resume_id);
   boost::asio::awaitable<TurnResult> run_turn(BackendConnection& conn,
@@ -70,8 +93,11 @@ class RunEngine {
   // Turn helpers.
   void handle_backend_event(Turn& turn, boost::json::object event);
   void begin_permission(Turn& turn, const boost::json::object& request);
+  // The control claim ended unanswered: file handler, else nobody.
+  void end_claim(const std::string& request_id);
+  void start_file_handler();
   void finish_permission(BackendConnection& conn, Turn& turn, PermissionDecisionMessage& msg);
-  void abandon_permission(Turn& turn);
+  void abandon_permission();
   void write_status(const std::string& phase, const std::string& label, const char* source,
                     const std::string& session_id);
   void write_error(const std::string& source, const std::string& message,
@@ -87,17 +113,24 @@ class RunEngine {
 
   boost::asio::io_context& io_;
   RunSetup setup_;
-  EventWriter& writer_;
+  EventPipeline& events_;
+  ControlPlane* control_;
   std::ostream& err_;
   Mailbox<RunMessage> mailbox_;
   boost::asio::steady_timer progress_timer_;
   boost::asio::steady_timer cancel_timer_;
   boost::asio::steady_timer backoff_timer_;
+  boost::asio::steady_timer claim_timer_;
   std::optional<StopCause> stop_cause_;
   MarkerScanner markers_;
   StatusTracker status_;
   unsigned generation_ = 0;
-  unsigned timer_epochs_[3] = {0, 0, 0};
+  unsigned timer_epochs_[4] = {0, 0, 0, 0};
+  unsigned closed_generation_ = 0;  // the attempt whose backend went away
+  std::optional<PendingPermission> pending_;
+  std::set<std::string, std::less<>> resolved_requests_;
+  std::deque<std::string> queued_prompts_;
+  std::optional<std::string> interrupt_text_;
   std::unique_ptr<FilePermissionHandler> file_handler_;
   bool write_failed_ = false;
 };

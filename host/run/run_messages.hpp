@@ -17,7 +17,7 @@ namespace avenor::host {
 enum class StopCause { cancelled, timeout };
 
 enum class OperationKind { start_session, prompt, cancel, answer_permission, close };
-enum class TimerKind { progress, cancel_deadline, backoff };
+enum class TimerKind { progress, cancel_deadline, backoff, claim };
 
 struct BackendEventMessage {
   unsigned generation;
@@ -42,12 +42,21 @@ struct PermissionDecisionMessage {
 struct InterruptMessage {
   StopCause cause;
 };
+// A control client's interrupt_and_prompt: the in-flight turn is cancelled
+// and the stored interrupt text becomes the next turn.
+struct TurnInterruptMessage {};
+// A control claim on a permission ended unanswered (claim timeout,
+// release_claim, every client gone): resolution moves on.
+struct ClaimEndedMessage {
+  std::string request_id;
+};
 struct TimerMessage {
   TimerKind kind;
   unsigned epoch;  // which arming of the timer fired; older ones are stale
 };
 
 using RunMessage = std::variant<BackendEventMessage, OperationDoneMessage, BackendClosedMessage,
-                                PermissionDecisionMessage, InterruptMessage, TimerMessage>;
+                                PermissionDecisionMessage, InterruptMessage, TurnInterruptMessage,
+                                ClaimEndedMessage, TimerMessage>;
 
 }  // namespace avenor::host

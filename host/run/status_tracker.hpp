@@ -24,6 +24,8 @@ class StatusTracker {
   void set_from_marker(std::string phase, std::string label);
 
   const std::string& phase() const { return phase_; }
+  // A new turn on the same session starts from no phase again.
+  void reset() { *this = StatusTracker(); }
 
  private:
   std::optional<StatusChange> move_to(std::string phase, std::string label, bool from_marker);

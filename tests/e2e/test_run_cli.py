@@ -260,9 +260,8 @@ def test_double_dash_ends_flags(avenor, env, tmp_path):
 @pytest.mark.parametrize("args,flag", [
     (["--loop-file", "loop.yaml"], "loop-file"),
     (["--prompt", "p", "--loop-file", "loop.yaml"], "loop-file"),
-    (["--prompt", "p", "--control-socket", "ctl.sock"], "control"),
     (["--prompt", "p", "--http-debug", "127.0.0.1:0"], "http-debug"),
-], ids=["loop-file", "loop-file-with-prompt", "control-socket", "http-debug"])
+], ids=["loop-file", "loop-file-with-prompt", "http-debug"])
 def test_not_built_yet_features_fail_clearly(avenor, env, tmp_path, args, flag):
     sentinel = tmp_path / "run.done"
     r = avenor_cmd(avenor, ["run", "--sentinel-file", str(sentinel), "--run-id", RUN_ID, *args],
@@ -275,6 +274,19 @@ def test_not_built_yet_features_fail_clearly(avenor, env, tmp_path, args, flag):
     assert "EXIT_CODE=1" in sentinel_lines(sentinel)
     assert f"RUN={RUN_ID}" in sentinel_lines(sentinel)
     assert not (tmp_path / "ctl.sock").exists()
+
+
+def test_control_server_start_failure(avenor, env, tmp_path):
+    sentinel = tmp_path / "run.done"
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    r = avenor_cmd(avenor, ["run", "--sentinel-file", str(sentinel), "--run-id", RUN_ID,
+                            "--prompt", "p", "--control-socket", str(blocker / "ctl.sock")],
+                   env, tmp_path)
+    assert r.returncode == 1
+    assert r.stderr.startswith("avenor: start control server: "), r.stderr
+    assert len(r.stderr.splitlines()) == 1
+    assert sentinel_lines(sentinel)[0] == "FAILED"
 
 
 @pytest.mark.parametrize("handler", ["bogus", "file:", "file", "exec:foo", "FILE:/tmp/x"])

@@ -1,0 +1,58 @@
+#include "control/control_plane.hpp"
+
+#include <memory>
+#include <stdexcept>
+
+#include "control/bounded_output.hpp"
+
+namespace avenor::host {
+
+ControlPlane::ControlPlane(boost::asio::any_io_executor ex, std::string run_id,
+                           std::string run_label, std::string identity_token)
+    : hub_(std::move(ex)),
+      snapshot_(std::move(run_id), std::move(run_label)),
+      identity_token_(std::move(identity_token)) {}
+
+void ControlPlane::publish(const boost::json::object& stamped) {
+  snapshot_.observe(stamped);
+  auto bounded = std::make_shared<boost::json::object>(stamped);
+  bound_final_output(*bounded);
+  SharedEvent shared = std::move(bounded);
+  history_.record(shared);
+  hub_.publish(shared);
+}
+
+void ControlPlane::client_disconnected() {
+  if (clients_ > 0 && --clients_ == 0 && all_gone_) all_gone_();
+}
+
+void ControlPlane::cancel() {
+  if (run_) run_->cancel();
+}
+
+void ControlPlane::prompt(std::string text) {
+  snapshot_.set_turn_state("idle");
+  if (run_) run_->prompt(std::move(text));
+}
+
+void ControlPlane::interrupt_and_prompt(std::string text, bool keep_queue) {
+  snapshot_.set_turn_state("cancelling");
+  if (run_) run_->interrupt_and_prompt(std::move(text), keep_queue);
+}
+
+AnswerStatus ControlPlane::answer_permission(const std::string& request_id,
+                                             const std::string& option_id,
+                                             const std::optional<std::string>& message) {
+  return run_ ? run_->answer_permission(request_id, option_id, message) : AnswerStatus::no_pending;
+}
+
+void ControlPlane::release_claim(const std::string& request_id) {
+  if (run_) run_->release_claim(request_id);
+}
+
+std::int64_t ControlPlane::publish_event(boost::json::object event) {
+  if (!publisher_) throw std::runtime_error("the run is not accepting events");
+  return publisher_(std::move(event));
+}
+
+}  // namespace avenor::host
