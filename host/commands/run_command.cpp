@@ -1,5 +1,7 @@
 #include "commands/run_command.hpp"
 
+#include <unistd.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -15,6 +17,8 @@
 #include "control/single_run_methods.hpp"
 #include "events/event_pipeline.hpp"
 #include "events/event_writer.hpp"
+#include "http_debug/http_debug_server.hpp"
+#include "http_debug/run_debug_target.hpp"
 #include "plugin_host/plugin_catalog.hpp"
 #include "run/model_lookup.hpp"
 #include "run/run_engine.hpp"
@@ -198,8 +202,19 @@ int run_main(const std::vector<std::string>& args, std::ostream& err) {
     }
     signal_control_ready();
   }
-  if (!o.http_debug.empty())
-    return done.fail("--http-debug: the HTTP debug adapter is not built yet");
+  std::optional<RunDebugTarget> debug_target;
+  std::optional<HttpDebugServer> http_debug;
+  if (!o.http_debug.empty()) {
+    debug_target.emplace(*control);
+    http_debug.emplace(io, *debug_target);
+    try {
+      http_debug->start(o.http_debug);
+    } catch (const std::exception& e) {
+      if (server) server->stop(std::chrono::milliseconds(0));
+      return done.fail(std::string("--http-debug: ") + e.what());
+    }
+    if (::isatty(STDERR_FILENO)) err << "avenor: http debug token: " << http_debug->token() << "\n";
+  }
   if (!o.permission_handler.empty() && !explicit_base)
     return done.fail("--permission-handler supports file:<path> only");
 
@@ -251,6 +266,7 @@ int run_main(const std::vector<std::string>& args, std::ostream& err) {
     overall.cancel();
     // Clients get what is queued for them, then the socket goes away.
     if (server) server->stop();
+    if (http_debug) http_debug->stop();
   });
   io.run();
 

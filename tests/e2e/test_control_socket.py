@@ -37,12 +37,14 @@ class Run:
     """One `avenor run --control-socket` against the fake agent."""
 
     def __init__(self, avenor, tmp_path, turns, *extra, env_extra=None, script_extra=None,
-                 sock=None):
+                 sock=None, prepare=None):
         self.files = RunFiles(tmp_path / "run")
         self.sock = sock or (tmp_path / "ctl" / "run.sock")
         script = {"turns": turns, **(script_extra or {})}
         self.env, self.record = fake_cli_env(tmp_path, script)
         self.env.update(env_extra or {})
+        if prepare:
+            prepare()
         args = standard_run_args(self.files, "--run-id", RUN_ID, "--prompt", "first",
                                  "--control-socket", str(self.sock), *extra)
         self.proc = AvenorProcess(avenor, args, self.env, self.files)
@@ -686,3 +688,27 @@ def test_signal_and_socket_cancel_are_the_same(avenor, tmp_path):
         end = c.wait_event(lambda e: e["event"] == "session.end")
         assert end["stop_reason"] == "cancelled"
     assert r.wait() == 130
+
+
+def test_interrupt_during_retry_backoff_replaces_the_next_attempts_prompt(avenor, tmp_path):
+    # The first backend process fails its session start; the second one works.
+    failing = tmp_path / "failing_script.json"
+    failing.write_text(json.dumps({"fail_method": {"session/new": {"code": -32000,
+                                                                   "message": "boom"}}}))
+    marker = tmp_path / "first-start-done"
+
+    def fail_first_start():
+        wrapper = tmp_path / "fake-bin" / "opencode"
+        real = wrapper.read_text().splitlines()[-1]
+        wrapper.write_text(f"#!/bin/sh\nif [ ! -e {marker} ]; then touch {marker}; "
+                           f"export FAKE_ACP_SCRIPT={failing}; fi\n{real}\n")
+
+    r = Run(avenor, tmp_path, [[{"chunk": "second attempt ran"}]], "--max-retries", "1",
+            prepare=fail_first_start).ready()
+    with r.client() as c:
+        r.wait_event(lambda e: e["event"] == "avenor.retry")
+        c.call_ok("interrupt_and_prompt", {"text": "use this instead"})
+    assert r.wait() == 0, r.files.stderr_text()
+    prompts = [m["params"]["prompt"][0]["text"] for m in read_record(r.record)
+               if m.get("method") == "session/prompt"]
+    assert prompts == ["use this instead"]
