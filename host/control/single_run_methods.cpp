@@ -4,6 +4,7 @@
 
 #include "control/control_connection.hpp"
 #include "control/rpc_error.hpp"
+#include "util/utf8.hpp"
 
 namespace avenor::host {
 
@@ -42,23 +43,6 @@ std::optional<std::int64_t> opt_int(const object& p, const char* key) {
       v->get_double() == static_cast<double>(static_cast<std::int64_t>(v->get_double())))
     return static_cast<std::int64_t>(v->get_double());
   throw RpcError::invalid_params();
-}
-
-bool valid_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    std::size_t len = c < 0x80           ? 1
-                      : (c >> 5) == 0x6  ? 2
-                      : (c >> 4) == 0xE  ? 3
-                      : (c >> 3) == 0x1E ? 4
-                                         : 0;
-    if (len == 0 || i + len > s.size()) return false;
-    for (std::size_t j = 1; j < len; ++j)
-      if ((static_cast<unsigned char>(s[i + j]) & 0xC0) != 0x80) return false;
-    i += len;
-  }
-  return true;
 }
 
 // Methods a client may call with a runtime_id only on a supervisor.
@@ -172,7 +156,7 @@ value SingleRunMethods::answer_permission(const object& params) {
   if (const auto* m = params.if_contains("message"); m && !m->is_null()) {
     if (!m->is_string()) throw RpcError::detail("message must be a string");
     std::string_view text = m->get_string();
-    if (!valid_utf8(text)) throw RpcError::detail("message is not valid UTF-8");
+    if (!is_valid_utf8(text)) throw RpcError::detail("message is not valid UTF-8");
     if (text.size() > kMaxMessageBytes) throw RpcError::detail("message exceeds 65536 bytes");
     message = std::string(text);
   }

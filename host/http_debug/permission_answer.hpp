@@ -27,7 +27,4 @@ inline constexpr std::size_t kMaxPermissionMessageBytes = 64 * 1024;
 std::variant<PermissionAnswer, PermissionAnswerError> parse_permission_answer(
     std::string_view body);
 
-// Strict UTF-8 (no overlongs, surrogates or code points above U+10FFFF).
-bool is_valid_utf8(std::string_view text);
-
 }  // namespace avenor::host

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "http_debug/request_target.hpp"
+#include "util/utf8.hpp"
 
 namespace avenor::host {
 namespace {
