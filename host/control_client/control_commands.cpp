@@ -1,0 +1,341 @@
+#include "control_client/control_commands.hpp"
+
+#include <array>
+#include <boost/json/serialize.hpp>
+#include <cstddef>
+#include <exception>
+#include <sstream>
+#include <string_view>
+#include <thread>
+
+#include "cli/go_flags.hpp"
+#include "control_client/rpc_client.hpp"
+#include "control_client/tail_queue.hpp"
+#include "run/thinking.hpp"
+#include "util/json_text.hpp"
+
+namespace avenor::host::control_client {
+namespace {
+
+namespace bj = boost::json;
+
+constexpr std::string_view kPrefix = "avenor control: ";
+
+// One non-spawn command: positional words map to param keys in order;
+// `optional_key` takes one more trailing word when present.
+struct CommandSpec {
+  std::string_view name;
+  std::string_view method;
+  std::array<std::string_view, 2> required_keys;  // "" marks an unused slot
+  std::string_view optional_key;                  // "" when the command takes none
+  OutputKind output;
+  std::string_view success_text;
+  std::string_view synopsis;
+  std::string_view summary;
+};
+
+constexpr std::array<CommandSpec, 8> kCommands{{
+    {"status",
+     "status",
+     {},
+     "runtime_id",
+     OutputKind::indented_json,
+     "",
+     "status [runtime-id]",
+     "status snapshot, or one runtime's entry (indented JSON)"},
+    {"list",
+     "list",
+     {},
+     "",
+     OutputKind::indented_json,
+     "",
+     "list",
+     "a supervisor's runtimes (indented JSON)"},
+    {"tail",
+     "subscribe",
+     {},
+     "",
+     OutputKind::event_stream,
+     "",
+     "tail",
+     "every event as one JSON line, until the socket closes"},
+    {"cancel",
+     "cancel",
+     {},
+     "runtime_id",
+     OutputKind::text,
+     "cancelled",
+     "cancel [runtime-id]",
+     "cancel the run or a runtime"},
+    {"prompt",
+     "prompt",
+     {"text"},
+     "runtime_id",
+     OutputKind::text,
+     "prompt queued",
+     "prompt <text> [runtime-id]",
+     "queue a follow-up prompt"},
+    {"interrupt-and-prompt",
+     "interrupt_and_prompt",
+     {"text"},
+     "runtime_id",
+     OutputKind::text,
+     "interrupt queued",
+     "interrupt-and-prompt <text> [runtime-id]",
+     "interrupt the turn and continue with <text>"},
+    {"answer-permission",
+     "answer_permission",
+     {"request_id", "option_id"},
+     "runtime_id",
+     OutputKind::text,
+     "permission answered",
+     "answer-permission <request-id> <option-id> [runtime-id]",
+     "answer a pending permission"},
+    {"shutdown",
+     "shutdown",
+     {},
+     "mode",
+     OutputKind::text,
+     "shutting down",
+     "shutdown [graceful|kill]",
+     "shut a supervisor down (server default graceful)"},
+}};
+
+constexpr std::string_view kSpawnSynopsis = "spawn <flags>";
+constexpr std::string_view kSpawnSummary = "start a supervisor runtime (spawn -h lists the flags)";
+
+const CommandSpec* find_command(std::string_view name) {
+  for (const CommandSpec& spec : kCommands)
+    if (spec.name == name) return &spec;
+  return nullptr;
+}
+
+// "<text>" for a param key, as the synopsis names it.
+std::string placeholder(std::string_view key) {
+  std::string text(key);
+  for (char& c : text)
+    if (c == '_') c = '-';
+  return "<" + text + ">";
+}
+
+UsageError command_error(std::string_view command, const std::string& message) {
+  return UsageError{std::string(kPrefix) + std::string(command) + ": " + message + "\n", true};
+}
+
+std::variant<ControlRequest, UsageError> parse_simple(const CommandSpec& spec,
+                                                      const std::vector<std::string>& args) {
+  std::size_t required = 0;
+  while (required < spec.required_keys.size() && !spec.required_keys[required].empty()) ++required;
+  const std::size_t allowed = required + (spec.optional_key.empty() ? 0 : 1);
+  if (args.size() < required)
+    return command_error(spec.name, "missing " + placeholder(spec.required_keys[args.size()]));
+  if (args.size() > allowed)
+    return command_error(spec.name,
+                         "too many arguments (usage: " + std::string(spec.synopsis) + ")");
+
+  ControlRequest request;
+  request.command = std::string(spec.name);
+  request.method = std::string(spec.method);
+  request.output = spec.output;
+  request.success_text = std::string(spec.success_text);
+  bj::object params;
+  for (std::size_t i = 0; i < required; ++i) params[spec.required_keys[i]] = args[i];
+  if (spec.method == "interrupt_and_prompt") params["keep_queue"] = false;
+  // An empty optional word counts as absent, like every other empty field.
+  if (args.size() > required && !args[required].empty()) params[spec.optional_key] = args[required];
+  if (!params.empty()) request.params = std::move(params);
+  return request;
+}
+
+std::string spawn_usage_header() {
+  return "Usage: avenor control --socket <path> spawn [flags]\n"
+         "Exactly one of --prompt and --prompt-file is required.\n";
+}
+
+std::variant<ControlRequest, UsageError> parse_spawn(const std::vector<std::string>& args) {
+  SpawnOptions o;
+  GoFlagSet flags("spawn");
+  flags.set_usage_header(spawn_usage_header());
+  flags.string_var(o.prompt, "prompt", "", "prompt `text`");
+  flags.string_var(o.prompt_file, "prompt-file", "", "`path` of a file holding the prompt");
+  flags.string_var(o.dir, "dir", "", "working `directory` of the runtime (server default .)");
+  flags.string_var(o.agent, "agent", "", "agent `name`");
+  flags.string_var(o.label, "label", "", "runtime `label`");
+  flags.string_var(o.model, "model", "", "`model` id");
+  flags.string_var(o.thinking, "thinking", "",
+                   "thinking `level`: off, minimal, low, medium, high, xhigh or max");
+  flags.string_var(o.backend, "backend", "", "backend `name` (server default opencode-acp)");
+  flags.string_var(o.server_url, "server-url", "", "backend server `url` (opencode-http)");
+  flags.string_var(o.on_event, "on-event", "", "event log `path`");
+  flags.string_var(o.sentinel_file, "sentinel-file", "", "sentinel file `path`");
+  flags.string_var(o.permission_handler, "permission-handler", "",
+                   "permission handler (file:<base>)");
+  flags.bool_var(o.auto_approve, "auto-approve", false, "approve every permission request");
+  flags.int_var(o.timeout_seconds, "timeout", 0, "runtime time limit in `seconds` (sent when > 0)");
+  flags.int_var(o.max_retries, "max-retries", 0, "retries after a failed attempt (sent when > 0)");
+
+  const GoFlagSet::ParseResult parsed = flags.parse(args);
+  if (!parsed.ok()) {
+    std::ostringstream text;
+    flags.print_error_and_usage(parsed, text);
+    return UsageError{text.str(), false};
+  }
+  auto spawn_error = [&](const std::string& message) {
+    return UsageError{std::string(kPrefix) + "spawn: " + message + "\n" + flags.usage(), false};
+  };
+  if (!flags.args().empty())
+    return spawn_error("unexpected argument " + bj::serialize(bj::string_view(flags.args()[0])));
+  if (o.prompt.empty() == o.prompt_file.empty())
+    return spawn_error("exactly one of --prompt and --prompt-file is required");
+  // Checked here so a typo fails before anything is spawned; whether the
+  // backend supports thinking is the supervisor's check.
+  if (!o.thinking.empty() && !thinking_level_bit(o.thinking))
+    return spawn_error("invalid --thinking " + bj::serialize(bj::string_view(o.thinking)));
+
+  ControlRequest request;
+  request.command = "spawn";
+  request.method = "spawn";
+  request.params = spawn_params(o);
+  request.output = OutputKind::indented_json;
+  return request;
+}
+
+}  // namespace
+
+bj::object spawn_params(const SpawnOptions& o) {
+  bj::object params;
+  auto text = [&](std::string_view key, const std::string& value) {
+    if (!value.empty()) params[key] = value;
+  };
+  text("prompt", o.prompt);
+  text("prompt_file", o.prompt_file);
+  text("dir", o.dir);
+  text("agent", o.agent);
+  text("label", o.label);
+  text("model", o.model);
+  text("thinking", o.thinking);
+  text("backend", o.backend);
+  text("server_url", o.server_url);
+  text("on_event", o.on_event);
+  text("sentinel_file", o.sentinel_file);
+  text("permission_handler", o.permission_handler);
+  if (o.auto_approve) params["auto_approve"] = true;
+  if (o.timeout_seconds > 0) params["timeout"] = o.timeout_seconds;
+  if (o.max_retries > 0) params["max_retries"] = o.max_retries;
+  return params;
+}
+
+std::variant<ControlRequest, UsageError> parse_control_command(
+    const std::vector<std::string>& words) {
+  if (words.empty()) return UsageError{std::string(kPrefix) + "missing command\n", true};
+  const std::string& command = words.front();
+  const std::vector<std::string> args(words.begin() + 1, words.end());
+  if (command == "spawn") return parse_spawn(args);
+  if (const CommandSpec* spec = find_command(command)) return parse_simple(*spec, args);
+  return UsageError{
+      std::string(kPrefix) + "unknown command " + bj::serialize(bj::string_view(command)) + "\n",
+      true};
+}
+
+std::string control_usage_header() {
+  std::string text = "Usage: avenor control --socket <path> <command> [args]\n\nCommands:\n";
+  auto line = [&](std::string_view synopsis, std::string_view summary) {
+    constexpr std::size_t kColumn = 58;
+    text += "  ";
+    text += synopsis;
+    text += std::string(synopsis.size() < kColumn ? kColumn - synopsis.size() : 1, ' ');
+    text += summary;
+    text += '\n';
+  };
+  for (const CommandSpec& spec : kCommands) {
+    line(spec.synopsis, spec.summary);
+    if (spec.name == "tail") line(kSpawnSynopsis, kSpawnSummary);
+  }
+  text += "\nFlags:\n";
+  return text;
+}
+
+int execute_control_request(const ControlRequest& request, const std::string& socket_path,
+                            std::ostream& out, std::ostream& err) {
+  const std::string prefix = std::string(kPrefix) + request.command + ": ";
+  try {
+    RpcClient client(socket_path);
+    const bj::value result = client.call(request.method, request.params);
+    switch (request.output) {
+      case OutputKind::event_stream:
+        return stream_events(client, out, err, prefix);
+      case OutputKind::indented_json:
+        out << to_pretty_json(result) << '\n';
+        break;
+      case OutputKind::text:
+        out << request.success_text << '\n';
+        break;
+    }
+  } catch (const CallError& e) {
+    err << prefix << "rpc error [" << e.code() << "]: " << e.what() << '\n';
+    return 1;
+  } catch (const TransportError& e) {
+    err << prefix << e.what() << '\n';
+    return 1;
+  }
+  out.flush();
+  if (!out) {
+    err << prefix << "write output failed\n";
+    return 1;
+  }
+  return 0;
+}
+
+int stream_events(RpcClient& client, std::ostream& out, std::ostream& err,
+                  const std::string& prefix) {
+  TailQueue queue;
+  bool output_failed = false;
+  {
+    std::thread reader([&] {
+      try {
+        while (std::optional<bj::object> event = client.next_event())
+          queue.push(to_compact_json(*event));
+        queue.close();
+      } catch (const std::exception& e) {
+        queue.close(e.what());
+      } catch (...) {
+        queue.close("unexpected failure while reading events");
+      }
+    });
+    // Closing the connection first ends a reader still blocked on the socket
+    // (after an output failure), so the join cannot hang.
+    struct JoinOnExit {
+      RpcClient& client;
+      std::thread& thread;
+      ~JoinOnExit() {
+        client.close_from_any_thread();
+        thread.join();
+      }
+    } join_on_exit{client, reader};
+
+    while (std::optional<TailQueue::Item> item = queue.pop()) {
+      if (item->dropped_before > 0)
+        out << R"({"event":"client.lagged","dropped_count":)" << item->dropped_before << "}\n";
+      out << item->line << '\n';
+      // Flushing only when nothing else is waiting batches bursts into few
+      // writes, yet never holds a line back while the stream is quiet.
+      if (!item->more_ready) out.flush();
+      if (!out) {
+        output_failed = true;
+        break;
+      }
+    }
+  }
+  if (output_failed) {
+    err << prefix << "write output failed\n";
+    return 1;
+  }
+  out.flush();
+  if (std::optional<std::string> error = queue.error()) {
+    err << prefix << *error << '\n';
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace avenor::host::control_client
