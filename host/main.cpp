@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
   if (first == "control") return control_main(rest(), std::cout, std::cerr);
   if (kNotBuiltYet.count(first)) {
     std::cerr << "avenor " << first << ": not built yet in this version\n";
-    return first == "watch" || first == "claude-channel" ? 2 : 1;
+    return first == "claude-channel" ? 2 : 1;
   }
   return run_main(args, std::cerr);
 }
