@@ -19,8 +19,8 @@
 namespace {
 
 // Commands of the spec that later work will build; until then they say so.
-const std::set<std::string, std::less<>> kNotBuiltYet{
-    "stable", "mcp", "verify", "claude-channel", "claude-channel-cleanup"};
+const std::set<std::string, std::less<>> kNotBuiltYet{"stable", "mcp", "verify", "claude-channel",
+                                                      "claude-channel-cleanup"};
 
 void configure_logging() {
   // Diagnostics go to stderr only; stdout belongs to the commands.
