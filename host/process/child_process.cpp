@@ -176,7 +176,7 @@ struct ChildProcess::State : std::enable_shared_from_this<State> {
   asio::steady_timer term_timer;              // SIGTERM → SIGKILL escalation
   asio::steady_timer grace_timer;             // exit → pipe EOF wait
 
-  std::array<char, 64 * 1024> stdout_buf{};
+  std::array<char, 16 * 1024> stdout_buf{};
   std::array<char, 16 * 1024> stderr_buf{};
   std::string stderr_ring;
   std::size_t line_bytes = 0;  // stdout bytes since the last '\n'

@@ -25,8 +25,10 @@ class Mailbox {
   boost::asio::awaitable<Message> pop() {
     // A flood of ready messages would otherwise keep the consumer running
     // without ever suspending, starving everything else on the loop (control
-    // clients, event subscribers). Yield now and then.
-    if (++since_yield_ >= kYieldEvery) {
+    // clients, event subscribers): yield now and then. But a backlog is
+    // drained first, so producers (a backend's pipe) cannot outrun the
+    // consumer and grow the queue without bound.
+    if (++since_yield_ >= kYieldEvery && items_.size() <= kDrainAbove) {
       since_yield_ = 0;
       co_await boost::asio::post(wakeup_.get_executor(), boost::asio::use_awaitable);
     }
@@ -48,6 +50,7 @@ class Mailbox {
 
  private:
   static constexpr int kYieldEvery = 32;
+  static constexpr std::size_t kDrainAbove = 256;
   std::deque<Message> items_;
   int since_yield_ = 0;
   boost::asio::steady_timer wakeup_;
