@@ -36,11 +36,14 @@
 #include <utility>
 #include <vector>
 
+#include "bench_support.hpp"
 #include "control_client/rpc_client.hpp"
 
 extern char** environ;
 
 namespace {
+
+using namespace avenor::bench;
 
 namespace bj = boost::json;
 namespace fs = std::filesystem;
@@ -104,62 +107,6 @@ Options parse_args(int argc, char** argv) {
   return o;
 }
 
-[[noreturn]] void fail_errno(const std::string& what) {
-  throw std::system_error(errno, std::generic_category(), what);
-}
-
-void write_file(const fs::path& path, std::string_view text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  if (!out) throw std::runtime_error("cannot write " + path.string());
-}
-
-std::string tail_of(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  std::string text = s.str();
-  if (text.size() > 2000) text = "..." + text.substr(text.size() - 2000);
-  return text;
-}
-
-// A scratch directory under /tmp (short enough for a socket path), removed at the end.
-class TempDir {
- public:
-  TempDir() {
-    char pattern[] = "/tmp/avenor-bench-XXXXXX";
-    if (::mkdtemp(pattern) == nullptr) fail_errno("mkdtemp");
-    path_ = pattern;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&&) = delete;
-  Fd(const Fd&) = delete;
-  ~Fd() { reset(); }
-  int get() const { return fd_; }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_;
-};
-
 // `avenor run --control-socket` on the fake agent. The destructor kills a run still going, so
 // an exception never leaves it behind.
 class AvenorRun {
@@ -168,8 +115,7 @@ class AvenorRun {
     const fs::path bin = dir / "bin";
     fs::create_directory(bin);
     // avenor's default backend (opencode-acp) runs `opencode` from PATH: make that the fake.
-    write_file(bin / "opencode", "#!/bin/sh\nexec '" + o.fake_agent + "' \"$@\"\n");
-    fs::permissions(bin / "opencode", fs::perms::owner_all);
+    write_file(bin / "opencode", "#!/bin/sh\nexec '" + o.fake_agent + "' \"$@\"\n", true);
     // The permission is the gate between the quiet baseline and the flood.
     write_file(dir / "script.json",
                R"({"turns":[[{"permission":{},"on_allow":[{"flood":{"count":)" +

@@ -37,9 +37,13 @@
 #include <utility>
 #include <vector>
 
+#include "bench_support.hpp"
+
 extern char** environ;
 
 namespace {
+
+using namespace avenor::bench;
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
@@ -102,29 +106,7 @@ Options parse_args(int argc, char** argv) {
   return o;
 }
 
-[[noreturn]] void fail_errno(const std::string& what) {
-  throw std::system_error(errno, std::generic_category(), what);
-}
-
 // --- files ------------------------------------------------------------------------------------
-
-void write_file(const fs::path& path, std::string_view text, bool executable = false) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  if (!out) throw std::runtime_error("cannot write " + path.string());
-  out.close();
-  if (executable)
-    fs::permissions(path, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                              fs::perms::others_read | fs::perms::others_exec);
-}
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path.string());
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 struct LineCount {
   std::int64_t lines = 0;
@@ -156,44 +138,7 @@ LineCount count_lines(const fs::path& path, std::string_view needle) {
   return c;
 }
 
-// The stderr a child left behind, for error messages.
-std::string tail_of(const fs::path& path) {
-  std::string text;
-  try {
-    text = read_file(path);
-  } catch (const std::exception&) {
-    return "";
-  }
-  if (text.size() > 2000) text = "..." + text.substr(text.size() - 2000);
-  return text;
-}
-
 // --- processes --------------------------------------------------------------------------------
-
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd_ = std::exchange(o.fd_, -1);
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-  int get() const { return fd_; }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
 
 // Opens a file for a child's stdin (read) or stdout/stderr (write, truncated), close-on-exec
 // in the bench itself: posix_spawn's dup2 gives the child its own inheritable copy.
