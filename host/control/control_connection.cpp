@@ -10,6 +10,7 @@
 
 #include "control/event_history.hpp"
 #include "util/json_text.hpp"
+#include "util/unix_time.hpp"
 
 namespace avenor::host {
 
@@ -20,16 +21,6 @@ namespace {
 // Frames queued beyond this make pumps and the request reader wait, so a
 // client that does not read cannot grow memory without bound.
 constexpr std::size_t kHighWater = 64;
-
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-std::string runtime_key(const boost::json::object& e) {
-  const auto* rt = e.if_contains("runtime_id");
-  return rt && rt->is_string() ? std::string(rt->get_string()) : std::string();
-}
 
 }  // namespace
 
@@ -67,7 +58,7 @@ void ControlConnection::send_event(const boost::json::object& event) {
 }
 
 bool ControlConnection::admit(Pump& p, const boost::json::object& event) {
-  auto& last = p.last_seq[runtime_key(event)];
+  auto& last = p.last_seq[std::string(event_runtime_id(event))];
   const std::int64_t seq = event_seq(event);
   if (seq != 0 && seq <= last) return false;
   last = std::max(last, seq);
@@ -86,6 +77,16 @@ void ControlConnection::add_subscription(std::shared_ptr<EventSubscription> sub,
       socket_.get_executor(), [self, p]() { return self->pump(p); }, asio::detached);
 }
 
+void ControlConnection::forward_next(Pump& p) {
+  // Dropped events are owed a notice before the next delivered one.
+  if (std::size_t dropped = p.sub->take_dropped())
+    send_event(boost::json::object{
+        {"event", "subscriber.lagged"}, {"dropped_count", dropped}, {"ts", unix_ms_now()}});
+  if (p.sub->empty()) return;
+  SharedEvent e = p.sub->pop();
+  if (admit(p, *e)) send_event(*e);
+}
+
 asio::awaitable<void> ControlConnection::wait_for_room() {
   while (outbound_.size() >= kHighWater && !closed_ && !stopping_) {
     room_wakeup_.expires_at(asio::steady_timer::time_point::max());
@@ -101,14 +102,7 @@ asio::awaitable<void> ControlConnection::pump(std::shared_ptr<Pump> p) {
     if (closed_ || stopping_ || p->sub->closed()) break;
     co_await wait_for_room();
     if (closed_ || stopping_) break;
-    if (std::size_t dropped = p->sub->take_dropped()) {
-      send_event(boost::json::object{
-          {"event", "subscriber.lagged"}, {"dropped_count", dropped}, {"ts", now_ms()}});
-    }
-    if (!p->sub->empty()) {
-      SharedEvent e = p->sub->pop();
-      if (admit(*p, *e)) send_event(*e);
-    }
+    forward_next(*p);
   }
 }
 
@@ -165,13 +159,7 @@ void ControlConnection::stop(std::chrono::milliseconds grace) {
   stopping_ = true;
   // Whatever the subscriptions hold is flushed, then the writer closes.
   for (auto& p : pumps_) {
-    if (std::size_t dropped = p->sub->take_dropped())
-      send_event(boost::json::object{
-          {"event", "subscriber.lagged"}, {"dropped_count", dropped}, {"ts", now_ms()}});
-    while (!p->sub->empty()) {
-      SharedEvent e = p->sub->pop();
-      if (admit(*p, *e)) send_event(*e);
-    }
+    while (!p->sub->empty()) forward_next(*p);
     p->sub->close();
   }
   boost::system::error_code ec;

@@ -61,6 +61,8 @@ class ControlConnection : public std::enable_shared_from_this<ControlConnection>
   boost::asio::awaitable<void> wait_for_room();
   // True when the event passes the pump's seq filter (and records it).
   static bool admit(Pump& p, const boost::json::object& event);
+  // Sends the lag notice the pump owes, if any, then its next queued event.
+  void forward_next(Pump& p);
   void send_event(const boost::json::object& event);
   void close();
 

@@ -1,20 +1,17 @@
 #include "control/event_history.hpp"
 
+#include "util/json_number.hpp"
+
 namespace avenor::host {
 
 std::int64_t event_seq(const boost::json::object& event) {
-  const auto* v = event.if_contains("seq");
-  if (!v) return 0;
-  if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64()) return static_cast<std::int64_t>(v->get_uint64());
-  if (v->is_double()) return static_cast<std::int64_t>(v->get_double());
-  return 0;
+  return json_int64(event.if_contains("seq")).value_or(0);
 }
 
 void EventHistory::record(const SharedEvent& event) {
-  const auto* rt = event->if_contains("runtime_id");
-  if (!rt || !rt->is_string() || rt->get_string().empty()) return;
-  Ring& ring = rings_[std::string(rt->get_string())];
+  const std::string_view runtime_id = event_runtime_id(*event);
+  if (runtime_id.empty()) return;
+  Ring& ring = rings_[std::string(runtime_id)];
   ring.latest_seq = std::max(ring.latest_seq, event_seq(*event));
   ring.events.push_back(event);
   if (ring.events.size() > kDepth) ring.events.pop_front();

@@ -5,16 +5,18 @@
 
 namespace avenor::host {
 
+std::string_view event_runtime_id(const boost::json::object& event) {
+  const auto* rt = event.if_contains("runtime_id");
+  return rt && rt->is_string() ? std::string_view(rt->get_string()) : std::string_view();
+}
+
 EventSubscription::EventSubscription(boost::asio::any_io_executor ex, std::string runtime_filter,
                                      std::size_t capacity)
     : runtime_filter_(std::move(runtime_filter)), capacity_(capacity), wakeup_(std::move(ex)) {}
 
 void EventSubscription::deliver(const SharedEvent& event) {
   if (closed_) return;
-  if (!runtime_filter_.empty()) {
-    const auto* rt = event->if_contains("runtime_id");
-    if (!rt || !rt->is_string() || rt->get_string() != runtime_filter_) return;
-  }
+  if (!runtime_filter_.empty() && event_runtime_id(*event) != runtime_filter_) return;
   if (queue_.size() >= capacity_) {
     queue_.pop_front();
     ++dropped_;

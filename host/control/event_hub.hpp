@@ -17,6 +17,10 @@ namespace avenor::host {
 
 using SharedEvent = std::shared_ptr<const boost::json::object>;
 
+// The runtime an event belongs to ("" when it carries no runtime_id):
+// subscriptions filter on it, history and seq ordering are kept per it.
+std::string_view event_runtime_id(const boost::json::object& event);
+
 class EventSubscription {
  public:
   static constexpr std::size_t kCapacity = 256;

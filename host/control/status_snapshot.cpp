@@ -1,37 +1,28 @@
 #include "control/status_snapshot.hpp"
 
 #include <avenor/sdk/json.hpp>
-#include <chrono>
 
 #include "control/bounded_output.hpp"
+#include "control/event_history.hpp"
+#include "util/unix_time.hpp"
 
 namespace avenor::host {
 
 namespace json = sdk::json;
 
-namespace {
-
-std::int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
-
 StatusSnapshot::StatusSnapshot(std::string run_id, std::string run_label)
     : run_id_(std::move(run_id)),
       run_label_(std::move(run_label)),
-      started_at_(now_ms()),
+      started_at_(unix_ms_now()),
       updated_at_(started_at_) {}
 
-void StatusSnapshot::touch() { updated_at_ = std::max(now_ms(), updated_at_); }
+void StatusSnapshot::touch() { updated_at_ = std::max(unix_ms_now(), updated_at_); }
 
 void StatusSnapshot::observe(const boost::json::object& e) {
   const std::string type = json::string_or(e, "event");
   last_event_ = type;
   if (auto sid = json::string_or(e, "session_id"); !sid.empty()) session_id_ = sid;
-  if (const auto* seq = e.if_contains("seq"); seq && seq->is_int64())
-    latest_seq_ = std::max(latest_seq_, seq->get_int64());
+  latest_seq_ = std::max(latest_seq_, event_seq(e));
 
   if (type == "agent.status") {
     phase_ = json::string_or(e, "phase");

@@ -5,42 +5,18 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
-#include <limits>
 #include <optional>
 #include <system_error>
 
 #include "util/atomic_file.hpp"
+#include "util/json_number.hpp"
 #include "util/json_text.hpp"
+#include "util/unix_time.hpp"
 
 namespace avenor::host {
 namespace {
 
 namespace bj = boost::json;
-
-// A JSON number read as int64 (floats truncate, huge unsigned values clamp),
-// or nullopt for anything that is not a number.
-std::optional<std::int64_t> numeric_value(const bj::value* v) {
-  if (v == nullptr) return std::nullopt;
-  if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64()) {
-    return static_cast<std::int64_t>(
-        std::min<std::uint64_t>(v->get_uint64(), std::numeric_limits<std::int64_t>::max()));
-  }
-  if (v->is_double()) {
-    const double d = v->get_double();
-    if (d >= 9.2e18) return std::numeric_limits<std::int64_t>::max();
-    if (d <= -9.2e18) return std::numeric_limits<std::int64_t>::min();
-    return static_cast<std::int64_t>(d);
-  }
-  return std::nullopt;
-}
-
-std::int64_t now_unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 void add_if_missing(bj::object& o, std::string_view key, const std::string& value) {
   if (!value.empty() && !o.contains(key)) o[key] = value;
@@ -67,8 +43,8 @@ EventWriter::~EventWriter() {
 }
 
 bj::object EventWriter::stamp(bj::object out) {
-  if (!numeric_value(out.if_contains("ts"))) out["ts"] = now_unix_ms();
-  if (auto seq = numeric_value(out.if_contains("seq"))) {
+  if (!json_int64(out.if_contains("ts"))) out["ts"] = unix_ms_now();
+  if (auto seq = json_int64(out.if_contains("seq"))) {
     seq_ = std::max(seq_, *seq);
   } else {
     out["seq"] = ++seq_;

@@ -1,34 +1,12 @@
 #include "http_debug/debug_token.hpp"
 
-#include <sys/random.h>
-
-#include <array>
-#include <cerrno>
 #include <cstddef>
-#include <system_error>
+
+#include "util/random_hex.hpp"
 
 namespace avenor::host {
 
-std::string make_debug_token() {
-  std::array<unsigned char, 16> bytes{};
-  std::size_t filled = 0;
-  while (filled < bytes.size()) {
-    ssize_t n = ::getrandom(bytes.data() + filled, bytes.size() - filled, 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw std::system_error(errno, std::generic_category(), "read random bytes for the token");
-    }
-    filled += static_cast<std::size_t>(n);
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string token;
-  token.reserve(bytes.size() * 2);
-  for (unsigned char b : bytes) {
-    token.push_back(kHex[b >> 4]);
-    token.push_back(kHex[b & 0x0f]);
-  }
-  return token;
-}
+std::string make_debug_token() { return random_hex(16); }
 
 bool debug_token_equals(std::string_view expected, std::string_view given) {
   // An unset token must never match (the empty header).

@@ -533,7 +533,6 @@ void RunEngine::begin_permission(Turn& turn, const object& request) {
   PendingPermission p;
   p.generation = turn.generation;
   p.request_id = request_id;
-  p.session_id = turn.session_id;
   p.request = request;
   if (const auto* options = json::find_array(request, "options")) p.options = *options;
   p.resolver = resolver;

@@ -72,7 +72,6 @@ class RunEngine : public RunCommands {
   struct PendingPermission {
     unsigned generation = 0;
     std::string request_id;
-    std::string session_id;
     boost::json::object request;
     boost::json::array options;
     std::string resolver;             // automatic, reserved, file or none (current)

@@ -1,0 +1,13 @@
+// Random identifiers and tokens from the kernel's CSPRNG, as lowercase hex.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace avenor::host {
+
+// `bytes` random bytes as 2×bytes hex characters. Throws std::system_error
+// if the kernel cannot supply them (never falls back to a weaker source).
+std::string random_hex(std::size_t bytes);
+
+}  // namespace avenor::host
