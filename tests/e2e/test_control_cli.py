@@ -32,6 +32,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from avenor_cli import RunFiles, events_named  # noqa: E402
+from control_rpc import wait_until  # noqa: E402
 from fake_agent import fake_cli_env, read_record  # noqa: E402
 
 CALL_TIMEOUT_S = 30  # cli.md §6: the client's per-call timeout
@@ -46,19 +47,6 @@ def run_control(avenor: str, sock: str | Path, *args: str, timeout: float = 60.0
                 env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([avenor, "control", "--socket", str(sock), *args], capture_output=True,
                           text=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL)
-
-
-def wait_until(condition: Callable[[], Any], what: str, timeout: float = 30.0,
-               interval: float = 0.02) -> Any:
-    """Polls `condition` until it returns a truthy value; fails with `what` after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
 
 
 def indented(value: Any) -> str:
@@ -558,7 +546,7 @@ class ControlledRun:
             self.fail_if_exited(what)
             snapshot = self.status()
             return snapshot if predicate(snapshot) else None
-        return wait_until(check, what)
+        return wait_until(check, what=what)
 
     def fail_if_exited(self, what: str) -> None:
         if self.proc.poll() is not None:
@@ -701,7 +689,7 @@ def subscribe_tail(avenor: str, run: ControlledRun) -> TailProcess:
                 raise AssertionError(f"tail exited early: {tail.proc.stderr.read().decode()}")
             probe.call("publish_event", {"event": {"event": "test.probe"}})
             return any(e.get("event") == "test.probe" for e in tail.snapshot())
-        wait_until(tail_saw_probe, "tail to print a probe event", interval=0.05)
+        wait_until(tail_saw_probe, what="tail to print a probe event", interval=0.05)
     finally:
         probe.close()
     return tail
@@ -716,7 +704,7 @@ def mutate(run: ControlledRun, *args: str) -> subprocess.CompletedProcess:
         if result.returncode != 0 and "[-32010]" in result.stderr:
             return None
         return result
-    return wait_until(attempt, "ownership to be released", interval=0.05)
+    return wait_until(attempt, what="ownership to be released", interval=0.05)
 
 
 def answer_permission(run: ControlledRun, request_id: str, option_id: str
