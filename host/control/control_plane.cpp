@@ -15,6 +15,9 @@ ControlPlane::ControlPlane(boost::asio::any_io_executor ex, std::string run_id,
 
 void ControlPlane::publish(const boost::json::object& stamped) {
   snapshot_.observe(stamped);
+  // The bounded shared copy is for subscribers and history only; without
+  // either (the common case of a run nobody watches) it is not made.
+  if (!hub_.has_subscribers() && event_runtime_id(stamped).empty()) return;
   auto bounded = std::make_shared<boost::json::object>(stamped);
   bound_final_output(*bounded);
   SharedEvent shared = std::move(bounded);

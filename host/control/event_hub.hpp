@@ -60,6 +60,8 @@ class EventHub {
                                                std::size_t capacity = EventSubscription::kCapacity);
   // Delivers to every open subscription; closed or dropped ones are pruned.
   void publish(const SharedEvent& event);
+  // False only when nobody could receive a published event.
+  bool has_subscribers() const { return !subscriptions_.empty(); }
   // Closes every subscription (the control surfaces are stopping).
   void close_all();
 
