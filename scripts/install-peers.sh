@@ -28,6 +28,9 @@ PINS=(
   "opencode-ai                1.18.33  opencode"
   "@google/gemini-cli         0.61.0   gemini"
   "@agentclientprotocol/sdk   2.4.0    -"
+  "@openai/codex              0.169.0  codex"
+  "@mariozechner/pi-coding-agent 0.73.1 pi"
+  "@anthropic-ai/claude-code  2.1.197  claude"
 )
 
 log() { printf 'install-peers: %s\n' "$*"; }
@@ -52,7 +55,7 @@ working_binary() {
   for cand in "${cands[@]}"; do
     [[ -x "$cand" ]] || continue
     out="$(cd "$PEERS" && timeout 60 env GEMINI_CLI_NO_RELAUNCH=true \
-           OPENCODE_DISABLE_AUTOUPDATE=1 "$cand" --version </dev/null 2>/dev/null || true)"
+           OPENCODE_DISABLE_AUTOUPDATE=1 "$cand" --version </dev/null 2>&1 || true)"
     if [[ "$out" == *"$want"* ]]; then
       printf '%s\n' "$cand"
       return 0
