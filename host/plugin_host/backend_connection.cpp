@@ -88,6 +88,12 @@ struct BackendConnection::HostApi {
                                           : spdlog::level::debug;
     spdlog::log(lvl, "{}: {}", c.backend_.info.name, from_abi(message));
   }
+  static void call(void* ctx, std::uint64_t call_id, avenor_str service, avenor_str request) {
+    self(ctx).services_->start(call_id, from_abi(service), from_abi(request));
+  }
+  static void cancel_call(void* ctx, std::uint64_t call_id) {
+    self(ctx).services_->cancel(call_id);
+  }
   static void fatal(void* ctx, avenor_str message) {
     auto& c = self(ctx);
     std::string reason(from_abi(message));
@@ -114,6 +120,19 @@ BackendConnection::BackendConnection(asio::io_context& io, const BackendEntry& b
   api_.cancel_timer = &HostApi::cancel_timer;
   api_.log = &HostApi::log;
   api_.fatal = &HostApi::fatal;
+  api_.call = &HostApi::call;
+  api_.cancel_call = &HostApi::cancel_call;
+
+  ServiceRouter::Output output;
+  output.data = [this](std::uint64_t call, std::string data) {
+    if (!closed_ && plugin_takes_service_results())
+      backend_.library->vtable().on_call_data(instance_, call, to_abi(data));
+  };
+  output.end = [this](std::uint64_t call, std::int32_t status, std::string text) {
+    if (!closed_ && plugin_takes_service_results())
+      backend_.library->vtable().on_call_result(instance_, call, status, to_abi(text));
+  };
+  services_ = std::make_unique<ServiceRouter>(io_, std::move(output));
 
   std::string options_json = sdk::json::dump(options.to_json());
   std::string error;
@@ -127,6 +146,7 @@ BackendConnection::BackendConnection(asio::io_context& io, const BackendEntry& b
 BackendConnection::~BackendConnection() {
   *alive_ = false;
   closed_ = true;
+  services_.reset();  // stops every call before the plugin instance goes
   for (auto& [id, t] : timers_) t->cancel();
   // Destroying the instance may fail its dropped operations; nobody listens now.
   if (instance_) backend_.library->vtable().destroy(instance_);
@@ -138,6 +158,7 @@ void BackendConnection::launch() {
                                              string_sink(error)) != 0)
     throw std::runtime_error(error);
   LaunchRequest request = parse_launch_request(spec_json);
+  if (request.argv.empty()) return;  // a backend that only uses host services
   ChildHandlers handlers;
   handlers.on_stdout = [this, alive = alive_](std::string_view bytes) {
     if (*alive) deliver_bytes(std::string(bytes));
@@ -146,6 +167,12 @@ void BackendConnection::launch() {
     if (*alive) deliver_closed(std::move(reason));
   };
   child_ = ChildProcess::spawn(io_, make_child_spec(request), std::move(handlers));
+}
+
+bool BackendConnection::plugin_takes_service_results() const {
+  const auto& vtable = backend_.library->vtable();
+  return vtable.struct_size >= offsetof(avenor_plugin_vtable, on_call_result) + sizeof(void*) &&
+         vtable.on_call_data && vtable.on_call_result;
 }
 
 pid_t BackendConnection::pid() const { return child_ ? child_->pid() : 0; }

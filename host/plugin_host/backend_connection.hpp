@@ -17,6 +17,7 @@
 
 #include "plugin_host/plugin_catalog.hpp"
 #include "process/child_process.hpp"
+#include "services/service_router.hpp"
 
 namespace avenor::host {
 
@@ -65,6 +66,7 @@ class BackendConnection {
   void finish_operation(std::uint64_t op, OperationResult result);
   void deliver_bytes(std::string bytes);
   void deliver_closed(std::string reason);
+  bool plugin_takes_service_results() const;
 
   boost::asio::io_context& io_;
   BackendEntry backend_;
@@ -74,6 +76,7 @@ class BackendConnection {
   std::unique_ptr<ChildProcess> child_;
   std::map<std::uint64_t, OperationCallback> pending_;
   std::map<std::uint64_t, std::unique_ptr<boost::asio::steady_timer>> timers_;
+  std::unique_ptr<ServiceRouter> services_;  // host services the plugin calls (ABI 1.1)
   std::uint64_t next_op_ = 1;
   bool closed_ = false;
   // Shared with posted handlers so they do nothing once this object is gone.

@@ -20,8 +20,9 @@ LaunchRequest parse_launch_request(std::string_view json_text) {
       if (!a.is_string()) throw std::runtime_error("launch spec argv must hold strings");
       r.argv.emplace_back(a.get_string());
     }
-  if (r.argv.empty() || r.argv.front().empty())
-    throw std::runtime_error("launch spec has no program to run");
+  // An empty argv asks for no process (ABI 1.1); an empty program name is a mistake.
+  if (!r.argv.empty() && r.argv.front().empty())
+    throw std::runtime_error("launch spec has an empty program name");
   if (const auto* env = json::find_object(*o, "env"))
     for (const auto& [k, val] : *env)
       if (val.is_string()) r.env[std::string(k)] = std::string(val.get_string());

@@ -18,7 +18,8 @@ struct LaunchRequest {
   std::string cwd;
 };
 
-// Throws std::runtime_error on a malformed spec (no argv, wrong types).
+// Throws std::runtime_error on a malformed spec (wrong types, an empty
+// program name). An empty argv is valid: the backend needs no process.
 LaunchRequest parse_launch_request(std::string_view json_text);
 
 // The host's own environment, minus unset_env, with env applied on top.

@@ -184,6 +184,7 @@ struct ChildProcess::State : std::enable_shared_from_this<State> {
   std::deque<std::string> write_queue;
   bool writing = false;
   bool stdin_closed = false;
+  bool close_stdin_when_written = false;
   std::error_code first_write_error;
 
   bool reaped = false;
@@ -388,7 +389,15 @@ struct ChildProcess::State : std::enable_shared_from_this<State> {
       return;
     }
     write_queue.pop_front();
-    if (!write_queue.empty()) write_next();
+    if (!write_queue.empty())
+      write_next();
+    else if (close_stdin_when_written)
+      close_stdin();
+  }
+
+  void finish_input() {
+    close_stdin_when_written = true;
+    if (!writing && write_queue.empty()) close_stdin();
   }
 
   void kill_now(std::string reason) {
@@ -507,6 +516,17 @@ std::unique_ptr<ChildProcess> ChildProcess::spawn(asio::io_context& io, ChildSpe
 
 ChildProcess::~ChildProcess() {
   if (state_) state_->shutdown();
+}
+
+void ChildProcess::finish_input() { state_->finish_input(); }
+
+std::optional<int> ChildProcess::exit_code() const {
+  if (!state_->reaped || !WIFEXITED(state_->wait_status)) return std::nullopt;
+  return WEXITSTATUS(state_->wait_status);
+}
+
+int ChildProcess::exit_signal() const {
+  return state_->reaped && WIFSIGNALED(state_->wait_status) ? WTERMSIG(state_->wait_status) : 0;
 }
 
 pid_t ChildProcess::pid() const { return state_->pid; }

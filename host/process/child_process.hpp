@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -72,6 +73,14 @@ class ChildProcess {
   // error (EPIPE: the child stopped reading) further writes are dropped; the
   // child's fate is reported through on_closed.
   void write(std::string bytes);
+
+  // Closes stdin once the queued writes are written (the child sees EOF).
+  void finish_input();
+
+  // After the child was reaped: its exit code, or nullopt when a signal
+  // ended it (then exit_signal() names the signal; 0 otherwise).
+  std::optional<int> exit_code() const;
+  int exit_signal() const;
 
   // SIGKILLs the process group now; on_closed(reason) follows.
   void kill_now(std::string reason);

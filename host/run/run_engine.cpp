@@ -6,6 +6,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "run/sentinel.hpp"
+#include "util/self_executable.hpp"
 
 namespace avenor::host {
 
@@ -229,6 +230,7 @@ asio::awaitable<RunOutcome> RunEngine::run_attempt(int attempt, const std::strin
   start.agent_profile = o.agent_profile;
   start.runtime_id = o.runtime_id;
   start.thinking = o.thinking;
+  start.host_executable = self_executable();
 
   std::unique_ptr<BackendConnection> conn;
   std::string create_error;
@@ -640,3 +642,4 @@ void RunEngine::abandon_permission() {
 }
 
 }  // namespace avenor::host
+

@@ -1,5 +1,5 @@
 /*
- * avenor plugin ABI, version 1.
+ * avenor plugin ABI, version 1.1.
  *
  * The only boundary between the avenor host and a backend plugin. It is plain C
  * so a plugin built by another compiler or standard library still loads: only
@@ -30,7 +30,10 @@ extern "C" {
 #endif
 
 #define AVENOR_ABI_MAJOR 1u
-#define AVENOR_ABI_MINOR 0u
+#define AVENOR_ABI_MINOR 1u
+
+/* A plugin's launch spec with an empty argv asks for no process: backends that
+ * only use host services (HTTP, for example) need none. (Since 1.1.) */
 
 /* The name of the one symbol a plugin exports (an avenor_plugin_entry_fn). */
 #define AVENOR_PLUGIN_ENTRY_SYMBOL "avenor_plugin_entry"
@@ -117,6 +120,19 @@ typedef struct avenor_host_api {
   /* A protocol error the plugin cannot recover from (an undecodable frame):
    * the host kills the backend at once and reports `message` via on_closed. */
   void (*fatal)(void* ctx, avenor_str message);
+
+  /* --- since 1.1 (check struct_size before use) --------------------------- */
+
+  /* Starts host service `service` (e.g. "http.request", "process.run"; the
+   * list and the JSON shapes are in docs/plugin-guide.md) with a JSON request.
+   * `call_id` is chosen by the plugin and names the call until its result.
+   * The plugin's on_call_data may run any number of times (streams, listener
+   * events), then on_call_result exactly once, always from the event loop and
+   * never from inside a plugin call. An unknown service fails the call. */
+  void (*call)(void* ctx, uint64_t call_id, avenor_str service, avenor_str request_json);
+  /* Stops a call early. Its on_call_result still follows (as cancelled)
+   * unless it had already been delivered. */
+  void (*cancel_call)(void* ctx, uint64_t call_id);
 } avenor_host_api;
 
 /* One plugin instance: one backend connection for one attempt. */
@@ -152,6 +168,16 @@ typedef struct avenor_plugin_vtable {
   void (*prompt)(avenor_instance* instance, uint64_t op, avenor_str params_json);
   void (*cancel)(avenor_instance* instance, uint64_t op, avenor_str params_json);
   void (*answer_permission)(avenor_instance* instance, uint64_t op, avenor_str params_json);
+
+  /* --- since 1.1 (the host checks struct_size) ---------------------------- */
+
+  /* Intermediate output of a host service call: raw bytes of a stream, or
+   * one JSON message of a long-lived call (see the service's description). */
+  void (*on_call_data)(avenor_instance* instance, uint64_t call_id, avenor_str data);
+  /* The end of a call: `status` 0 with the result as JSON, or an
+   * avenor_failure with a one-line message. */
+  void (*on_call_result)(avenor_instance* instance, uint64_t call_id, int32_t status,
+                         avenor_str result);
 } avenor_plugin_vtable;
 
 /* What the entry symbol returns. abi_major MUST stay the first field. */

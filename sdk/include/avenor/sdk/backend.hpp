@@ -14,6 +14,9 @@ namespace avenor::sdk {
 // Start options (backends.md §0.1), as the host passes them to create().
 struct StartOptions {
   std::string agent, label, dir, server_url, model, agent_profile, runtime_id, thinking;
+  // The avenor executable's absolute path, for backends that make the agent
+  // start avenor again (e.g. an MCP sidecar command). Since ABI 1.1.
+  std::string host_executable;
 
   static StartOptions from_json(const boost::json::object& o) {
     StartOptions s;
@@ -25,12 +28,14 @@ struct StartOptions {
     s.agent_profile = json::string_or(o, "agent_profile");
     s.runtime_id = json::string_or(o, "runtime_id");
     s.thinking = json::string_or(o, "thinking");
+    s.host_executable = json::string_or(o, "host_executable");
     return s;
   }
   boost::json::object to_json() const {
     return {{"agent", agent},           {"label", label},      {"dir", dir},
             {"server_url", server_url}, {"model", model},      {"agent_profile", agent_profile},
-            {"runtime_id", runtime_id}, {"thinking", thinking}};
+            {"runtime_id", runtime_id}, {"thinking", thinking},
+            {"host_executable", host_executable}};
   }
 };
 
@@ -92,6 +97,7 @@ class Backend {
 
  protected:
   const Host& host() const { return host_; }
+  Services services() const { return host_.services(); }
   const StartOptions& options() const { return options_; }
 
  private:

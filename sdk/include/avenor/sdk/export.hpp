@@ -125,6 +125,22 @@ struct Trampolines {
     });
   }
 
+  static void on_call_data(avenor_instance* p, std::uint64_t call, avenor_str data) noexcept {
+    try {
+      instance(p).host.calls().deliver_data(call, from_abi(data));
+    } catch (const std::exception& e) {
+      instance(p).host.fatal(e.what());
+    }
+  }
+  static void on_call_result(avenor_instance* p, std::uint64_t call, std::int32_t status,
+                             avenor_str result) noexcept {
+    try {
+      instance(p).host.calls().deliver_end(call, CallEnd{status, std::string(from_abi(result))});
+    } catch (const std::exception& e) {
+      instance(p).host.fatal(e.what());
+    }
+  }
+
   static constexpr avenor_plugin_vtable vtable{sizeof(avenor_plugin_vtable),
                                                &create,
                                                &destroy,
@@ -135,7 +151,9 @@ struct Trampolines {
                                                &start_session,
                                                &prompt,
                                                &cancel,
-                                               &answer_permission};
+                                               &answer_permission,
+                                               &on_call_data,
+                                               &on_call_result};
 };
 
 }  // namespace detail

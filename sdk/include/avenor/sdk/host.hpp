@@ -5,6 +5,7 @@
 #include <avenor/abi/plugin_abi.h>
 
 #include <avenor/sdk/json.hpp>
+#include <avenor/sdk/services.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -28,7 +29,10 @@ enum class LogLevel : std::int32_t {
 
 class Host {
  public:
-  explicit Host(const avenor_host_api* api) : api_(api) {}
+  // Copies of one Host share its service calls, so a result reaches the
+  // callbacks whichever copy started the call.
+  explicit Host(const avenor_host_api* api)
+      : api_(api), calls_(std::make_shared<ServiceCalls>(api)) {}
 
   void emit(const boost::json::object& event) const {
     std::string text = boost::json::serialize(event);  // no copy into a json::value
@@ -52,8 +56,13 @@ class Host {
   }
   void fatal(std::string_view message) const { api_->fatal(api_->ctx, to_abi(message)); }
 
+  // Host services (ABI 1.1): processes, HTTP, files.
+  Services services() const { return Services(*calls_); }
+  ServiceCalls& calls() const { return *calls_; }
+
  private:
   const avenor_host_api* api_;
+  std::shared_ptr<ServiceCalls> calls_;
 };
 
 // One asynchronous operation handed to the plugin. It finishes exactly once:
