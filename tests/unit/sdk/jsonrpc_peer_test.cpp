@@ -218,6 +218,55 @@ TEST_F(JsonRpcPeerNoVersionTest, OmitsAndDoesNotRequireVersion) {
           R"({"id":0,"error":{"code":-32601,"message":"method not found: item/commandExecution/requestApproval"}})"}));
 }
 
+class JsonRpcPeerStringIdTest : public JsonRpcPeerTest {
+ protected:
+  JsonRpcPeerStringIdTest()
+      : JsonRpcPeerTest(JsonRpcOptions{
+            .version_field = false,
+            .string_ids = [](std::int64_t n) { return "1700000000000000000-" + std::to_string(n); },
+        }) {}
+};
+
+TEST_F(JsonRpcPeerStringIdTest, SendsAndCorrelatesStringIds) {
+  std::vector<std::string> order;
+  EXPECT_EQ(
+      peer.request("initialize", nullptr,
+                   [&](RpcOutcome r) {
+                     order.push_back("first:" + std::string(r.ok() ? "ok" : r.error->message));
+                   }),
+      1);
+  EXPECT_EQ(
+      peer.request("thread/start", nullptr,
+                   [&](RpcOutcome r) { order.push_back("second:" + bj::serialize(r.result)); }),
+      2);
+  EXPECT_EQ(lines(), (std::vector<std::string>{
+                         R"({"id":"1700000000000000000-1","method":"initialize"})",
+                         R"({"id":"1700000000000000000-2","method":"thread/start"})"}));
+  // Answered out of order; a bare sequence number is not one of our ids.
+  std::vector<std::string> warnings;
+  peer.on_warning([&](std::string_view w) { warnings.emplace_back(w); });
+  receive_ok(R"({"id":2,"result":{}})");
+  EXPECT_EQ(warnings.size(), 1u);
+  receive_ok(R"({"id":"1700000000000000000-2","result":{"x":1}})");
+  receive_ok(R"({"id":"1700000000000000000-1","error":{"code":-32600,"message":"bad"}})");
+  EXPECT_EQ(order, (std::vector<std::string>{R"(second:{"x":1})", "first:bad"}));
+  EXPECT_EQ(peer.pending(), 0u);
+  // An id answered twice is unknown the second time.
+  receive_ok(R"({"id":"1700000000000000000-1","result":{}})");
+  EXPECT_EQ(warnings.size(), 2u);
+}
+
+TEST_F(JsonRpcPeerStringIdTest, FailAllForgetsStringIds) {
+  std::optional<std::int64_t> code;
+  peer.request("turn/start", nullptr, [&](RpcOutcome r) { code = r.error->code; });
+  peer.fail_all("closed");
+  EXPECT_EQ(code, rpc_code::transport_closed);
+  std::vector<std::string> warnings;
+  peer.on_warning([&](std::string_view w) { warnings.emplace_back(w); });
+  receive_ok(R"({"id":"1700000000000000000-1","result":{}})");
+  EXPECT_EQ(warnings.size(), 1u);
+}
+
 TEST(RpcIdToString, NumbersAndStrings) {
   EXPECT_EQ(avenor::sdk::rpc_id_to_string(bj::value(0)), "0");
   EXPECT_EQ(avenor::sdk::rpc_id_to_string(bj::value(42)), "42");

@@ -47,6 +47,11 @@ struct JsonRpcOptions {
   // false: omit "jsonrpc":"2.0" on output and don't require it on input
   // (codex app-server speaks JSON-RPC without the version field).
   bool version_field = true;
+  // When set, an outgoing request's id is the string this returns for the
+  // request's sequence number (1, 2, ...) instead of that number itself, for
+  // peers whose clients use string ids (codex: "<unix nanos>-<counter>").
+  // Each returned string must be unique among the pending requests.
+  std::function<std::string(std::int64_t sequence)> string_ids = nullptr;
 };
 
 // A request id (number or string) as text, e.g. for an event's request_id.
@@ -71,12 +76,19 @@ class JsonRpcPeer {
   // --- outgoing -------------------------------------------------------------
 
   // Sends a request; `callback` runs once, with the response or a fail_all
-  // error. A null `params` is omitted. Returns the id used.
+  // error. A null `params` is omitted. Returns the request's sequence number,
+  // which is also its id unless JsonRpcOptions::string_ids is set.
   std::int64_t request(std::string_view method, boost::json::value params,
                        ResponseCallback callback) {
     std::int64_t id = next_id_++;
     boost::json::object message = envelope();
-    message["id"] = id;
+    if (options_.string_ids) {
+      std::string text = options_.string_ids(id);
+      message["id"] = text;
+      string_ids_.insert_or_assign(std::move(text), id);
+    } else {
+      message["id"] = id;
+    }
     message["method"] = method;
     if (!params.is_null()) message["params"] = std::move(params);
     pending_.emplace(id, std::move(callback));
@@ -111,6 +123,7 @@ class JsonRpcPeer {
   // Fails every pending request with `reason` (code rpc_code::transport_closed),
   // in the order they were sent.
   void fail_all(std::string_view reason) {
+    string_ids_.clear();
     auto pending = std::exchange(pending_, {});
     for (auto& [id, callback] : pending) {
       if (callback)
@@ -206,7 +219,7 @@ class JsonRpcPeer {
   }
 
   void dispatch_response(const boost::json::value& id, const boost::json::object& message) {
-    std::optional<std::int64_t> key = our_id(id);
+    std::optional<std::int64_t> key = options_.string_ids ? string_id_key(id) : our_id(id);
     auto it = key ? pending_.find(*key) : pending_.end();
     if (it == pending_.end()) {
       // e.g. {"id":null,"error":...} for a request the peer could not parse.
@@ -225,6 +238,16 @@ class JsonRpcPeer {
       outcome.result = *result;
     }
     if (callback) callback(std::move(outcome));
+  }
+
+  // The sequence number of a string id we sent (forgotten once answered).
+  std::optional<std::int64_t> string_id_key(const boost::json::value& id) {
+    if (!id.is_string()) return std::nullopt;
+    auto it = string_ids_.find(std::string_view(id.get_string()));
+    if (it == string_ids_.end()) return std::nullopt;
+    std::int64_t key = it->second;
+    string_ids_.erase(it);
+    return key;
   }
 
   // Our ids are integers; a peer echoing one back as a double or a decimal
@@ -271,6 +294,7 @@ class JsonRpcPeer {
   JsonRpcOptions options_;
   std::int64_t next_id_ = 1;
   std::map<std::int64_t, ResponseCallback> pending_;
+  std::map<std::string, std::int64_t, std::less<>> string_ids_;  // with options_.string_ids
   std::map<std::string, RequestHandler, std::less<>> request_handlers_;
   std::map<std::string, NotificationHandler, std::less<>> notification_handlers_;
   RequestHandler request_fallback_;
