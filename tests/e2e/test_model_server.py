@@ -211,6 +211,25 @@ def test_responses_api_text_and_function_call(model_server):
     assert json.loads(item["arguments"]) == {"cmd": MARKER_CMD}
 
 
+def test_responses_api_reasoning_before_the_reply(model_server):
+    srv = model_server({"steps": [{"reasoning": "Think first.", "reply": "answer"}]})
+    body = {"model": "fake-model", "stream": True, "input": [], "tools": [
+        {"type": "function", "name": "exec_command", "parameters": {"type": "object"}}]}
+    _, text = post(srv, "/v1/responses", body)
+    events = [(e, json.loads(d)) for e, d in sse_events(text)]
+    kinds = [e for e, _ in events]
+    assert kinds.index("response.reasoning_summary_text.delta") < \
+        kinds.index("response.output_text.delta")
+    summary = [d for e, d in events if e == "response.reasoning_summary_text.delta"]
+    assert "".join(d["delta"] for d in summary) == "Think first."
+    assert all(d["output_index"] == 0 and d["summary_index"] == 0 for d in summary)
+    assert {d["output_index"] for e, d in events if e == "response.output_text.delta"} == {1}
+    reasoning, message = events[-1][1]["response"]["output"]
+    assert reasoning == {"id": reasoning["id"], "type": "reasoning",
+                         "summary": [{"type": "summary_text", "text": "Think first."}]}
+    assert message["content"][0]["text"] == "answer"
+
+
 def test_gemini_stream_tool_call_and_classifier(model_server):
     srv = model_server({"steps": [{"tool_call": {"command": MARKER_CMD}}, {"reply": "gem text"}]})
     tools = [{"functionDeclarations": [{"name": "run_shell_command", "parametersJsonSchema": {

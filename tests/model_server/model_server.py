@@ -289,33 +289,60 @@ class Responses(Dialect):
         ctx["seq"] = ctx.get("seq", -1) + 1
         h.sse({"type": kind, "sequence_number": ctx["seq"], **fields}, event=kind)
 
-    def _run(self, h, ctx, item_events, final_item):
+    def _run(self, h, ctx, item_events, final_item, earlier=()):
+        output = [*earlier, final_item]
         if not ctx["body"].get("stream"):
-            h.send_json(200, self._response(ctx, "completed", [final_item]))
+            h.send_json(200, self._response(ctx, "completed", output))
             return
         h.start_sse()
         self._emit(h, ctx, "response.created", response=self._response(ctx, "in_progress", []))
         self._emit(h, ctx, "response.in_progress", response=self._response(ctx, "in_progress", []))
         for kind, fields in item_events:
             self._emit(h, ctx, kind, **fields)
-        self._emit(h, ctx, "response.output_item.done", output_index=0, item=final_item)
+        self._emit(h, ctx, "response.output_item.done", output_index=len(earlier),
+                   item=final_item)
         self._emit(h, ctx, "response.completed",
-                   response=self._response(ctx, "completed", [final_item]))
+                   response=self._response(ctx, "completed", output))
+
+    def _reasoning(self, ctx):
+        """A reasoning item whose summary streams as two deltas (step "reasoning")."""
+        text = ctx.get("reasoning")
+        if not text:
+            return [], []
+        item_id = "rs_" + ctx["id"]
+        base = {"item_id": item_id, "output_index": 0, "summary_index": 0}
+        item = {"id": item_id, "type": "reasoning",
+                "summary": [{"type": "summary_text", "text": text}]}
+        events = [("response.output_item.added",
+                   {"output_index": 0, "item": {**item, "summary": []}}),
+                  ("response.reasoning_summary_part.added",
+                   {**base, "part": {"type": "summary_text", "text": ""}})]
+        events += [("response.reasoning_summary_text.delta", {**base, "delta": c})
+                   for c in split_text(text)]
+        events += [("response.reasoning_summary_text.done", {**base, "text": text}),
+                   ("response.reasoning_summary_part.done",
+                    {**base, "part": {"type": "summary_text", "text": text}}),
+                   ("response.output_item.done", {"output_index": 0, "item": item})]
+        return events, [item]
 
     def send_text(self, h, chunks, ctx):
         item_id, text = "msg_" + ctx["id"], "".join(chunks)
-        base = {"item_id": item_id, "output_index": 0, "content_index": 0}
+        pre_events, earlier = self._reasoning(ctx)
+        index = len(earlier)
+        base = {"item_id": item_id, "output_index": index, "content_index": 0}
         part = {"type": "output_text", "text": text, "annotations": []}
-        events = [("response.output_item.added",
-                   {"output_index": 0, "item": {"id": item_id, "type": "message", "role": "assistant",
-                                                "status": "in_progress", "content": []}}),
-                  ("response.content_part.added", {**base, "part": {**part, "text": ""}})]
+        events = pre_events + [
+            ("response.output_item.added",
+             {"output_index": index, "item": {"id": item_id, "type": "message",
+                                              "role": "assistant", "status": "in_progress",
+                                              "content": []}}),
+            ("response.content_part.added", {**base, "part": {**part, "text": ""}})]
         events += [("response.output_text.delta", {**base, "delta": c}) for c in chunks]
         events += [("response.output_text.done", {**base, "text": text}),
                    ("response.content_part.done", {**base, "part": part})]
         final = {"id": item_id, "type": "message", "role": "assistant", "status": "completed",
                  "content": [part]}
-        self._run(h, ctx, events, final)
+        self._run(h, ctx, events, final, earlier)
 
     def send_tool_call(self, h, name, args, ctx):
         item_id, arguments = "fc_" + ctx["id"], json.dumps(args)
@@ -597,6 +624,8 @@ class Handler(BaseHTTPRequestHandler):
         if "tool_call" in step:
             self._send_tool_call(dialect, step["tool_call"], body, ctx)
             return
+        if step.get("reasoning"):
+            ctx["reasoning"] = str(step["reasoning"])
         if "reply_chunks" in step:
             dialect.send_text(self, list(step["reply_chunks"]), ctx)
             return
