@@ -1,0 +1,44 @@
+#include "launch.hpp"
+
+#include <filesystem>
+
+namespace avenor::pi {
+
+std::string pi_thinking_level(std::string_view avenor_level) {
+  if (avenor_level == "max") return "xhigh";
+  return std::string(avenor_level);
+}
+
+std::string absolute_dir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::string s =
+      fs::absolute(dir.empty() ? fs::path(".") : fs::path(dir)).lexically_normal().string();
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
+}
+
+sdk::LaunchSpec launch_spec(const sdk::StartOptions& options) {
+  sdk::LaunchSpec spec;
+  spec.argv = {"pi", "--mode", "rpc", "--no-session"};
+  if (!options.model.empty()) {
+    spec.argv.push_back("--model");
+    spec.argv.push_back(options.model);
+  }
+  if (!options.thinking.empty()) {
+    spec.argv.push_back("--thinking");
+    spec.argv.push_back(pi_thinking_level(options.thinking));
+  }
+  spec.cwd = absolute_dir(options.dir);
+  // An inherited PI_AGENT would name the parent's agent, not this run's.
+  auto set_or_unset = [&spec](const std::string& key, const std::string& value) {
+    if (value.empty())
+      spec.unset_env.push_back(key);
+    else
+      spec.env[key] = value;
+  };
+  set_or_unset("PI_AGENT", options.agent);
+  set_or_unset("PI_AGENT_PROFILE", options.agent_profile);
+  return spec;
+}
+
+}  // namespace avenor::pi
