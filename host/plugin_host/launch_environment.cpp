@@ -30,6 +30,8 @@ LaunchRequest parse_launch_request(std::string_view json_text) {
     for (const auto& u : *unset)
       if (u.is_string()) r.unset_env.emplace_back(u.get_string());
   r.cwd = json::string_or(*o, "cwd");
+  if (auto grace = json::find_int(*o, "eof_grace_ms"); grace && *grace > 0)
+    r.eof_grace = std::chrono::milliseconds(std::min<std::int64_t>(*grace, 30000));
   return r;
 }
 
@@ -37,6 +39,7 @@ ChildSpec make_child_spec(const LaunchRequest& request) {
   ChildSpec spec;
   spec.argv = request.argv;
   spec.cwd = request.cwd;
+  spec.eof_grace = request.eof_grace;
   auto removed = [&](std::string_view key) {
     return request.env.count(std::string(key)) ||
            std::find(request.unset_env.begin(), request.unset_env.end(), key) !=

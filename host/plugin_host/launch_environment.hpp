@@ -2,6 +2,7 @@
 // argv, the inherited environment with the plugin's changes, and the cwd.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <string>
 #include <string_view>
@@ -16,6 +17,7 @@ struct LaunchRequest {
   std::map<std::string, std::string> env;
   std::vector<std::string> unset_env;
   std::string cwd;
+  std::chrono::milliseconds eof_grace{0};
 };
 
 // Throws std::runtime_error on a malformed spec (wrong types, an empty

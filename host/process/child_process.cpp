@@ -198,6 +198,7 @@ struct ChildProcess::State : std::enable_shared_from_this<State> {
   bool in_stdout_callback = false;
   std::optional<std::string> kill_reason;
   std::vector<std::function<void()>> close_waiters;
+  std::chrono::milliseconds eof_grace{0};
 
   void start() {
     read_stdout();
@@ -417,6 +418,18 @@ struct ChildProcess::State : std::enable_shared_from_this<State> {
     close_stdin();
     if (term_sent) return;
     term_sent = true;
+    if (eof_grace.count() > 0) {
+      term_timer.expires_after(eof_grace);
+      term_timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+        if (ec || self->destroyed || self->finished) return;
+        self->terminate();
+      });
+      return;
+    }
+    terminate();
+  }
+
+  void terminate() {
     signal_group(SIGTERM);
     term_timer.expires_after(kTermGrace);
     term_timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
@@ -504,6 +517,7 @@ std::unique_ptr<ChildProcess> ChildProcess::spawn(asio::io_context& io, ChildSpe
     auto state =
         std::make_shared<State>(io, pid, std::move(handlers), std::move(in.write),
                                 std::move(out.read), std::move(err.read), std::move(pidfd));
+    state->eof_grace = spec.eof_grace;
     state->start();
     return std::make_unique<ChildProcess>(Key{}, std::move(state));
   } catch (...) {

@@ -21,6 +21,9 @@ struct ChildSpec {
   std::vector<std::string> argv;  // argv[0] is looked up in avenor's own PATH (like Go's exec)
   std::vector<std::string> env;   // the child's full environment, KEY=VALUE
   std::string cwd;                // empty = inherit avenor's
+  // close(): how long to wait for the child to exit on stdin EOF before
+  // SIGTERM. Some agents save their session only on a clean EOF exit.
+  std::chrono::milliseconds eof_grace{0};
 };
 
 struct ChildHandlers {
@@ -85,7 +88,8 @@ class ChildProcess {
   // SIGKILLs the process group now; on_closed(reason) follows.
   void kill_now(std::string reason);
 
-  // Closes stdin, SIGTERMs the process group, SIGKILLs it after kTermGrace,
+  // Closes stdin, waits up to the spec's eof_grace for an exit, then SIGTERMs
+  // the process group and SIGKILLs it after kTermGrace,
   // and calls done() once the child is reaped and on_closed has run (at once,
   // via post, if that already happened). May be called more than once.
   void close(std::function<void()> done);

@@ -11,7 +11,8 @@ constexpr avenor_backend_info kBackends[] = {{
     sizeof(avenor_backend_info),
     "gemini-acp",
     "gemini",
-    AVENOR_CAP_RESUME | AVENOR_CAP_RESUME_NEW_PROCESS | AVENOR_CAP_PERMISSIONS,
+    // No RESUME_NEW_PROCESS: gemini 0.61 answers session/resume "Method not found".
+    AVENOR_CAP_RESUME | AVENOR_CAP_PERMISSIONS,
     0,
     R"([{"what":"gemini --version","argv":["gemini","--version"]}])",
 }};

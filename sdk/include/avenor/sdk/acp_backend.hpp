@@ -408,7 +408,12 @@ class AcpBackend : public Backend {
   // reads "acp client exited: ..." and is passed on verbatim.
   static std::string error_text(std::string_view method, const RpcError& error) {
     if (error.code == rpc_code::transport_closed) return error.message;
-    return std::string(method) + ": " + error.message;
+    std::string text = std::string(method) + ": " + error.message;
+    // Agents put the useful part of a generic "Internal error" in data.details.
+    if (const auto* data = error.data.if_object())
+      if (auto details = json::find_string(*data, "details"); details && !details->empty())
+        text += " (" + *details + ")";
+    return text;
   }
 
   // Enough of a bad frame to recognize it in a log, not the whole thing; cut

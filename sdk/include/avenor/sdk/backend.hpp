@@ -4,6 +4,7 @@
 
 #include <avenor/sdk/host.hpp>
 #include <avenor/sdk/json.hpp>
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -45,14 +46,20 @@ struct LaunchSpec {
   std::map<std::string, std::string> env;  // set or override
   std::vector<std::string> unset_env;      // remove from the inherited environment
   std::string cwd;                         // empty: inherit the host's
+  // At close, how long the host waits for an exit after closing stdin before
+  // SIGTERM (for agents that save state on a clean EOF exit). Since ABI 1.1.
+  std::chrono::milliseconds eof_grace{0};
 
   boost::json::object to_json() const {
     boost::json::array a(argv.begin(), argv.end());
     boost::json::object e;
     for (const auto& [k, v] : env) e[k] = v;
     boost::json::array u(unset_env.begin(), unset_env.end());
-    return {
-        {"argv", std::move(a)}, {"env", std::move(e)}, {"unset_env", std::move(u)}, {"cwd", cwd}};
+    return {{"argv", std::move(a)},
+            {"env", std::move(e)},
+            {"unset_env", std::move(u)},
+            {"cwd", cwd},
+            {"eof_grace_ms", eof_grace.count()}};
   }
 };
 
