@@ -225,6 +225,22 @@ TEST_F(ChildProcessTest, CloseTerminatesPromptlyWhenTermIsHonoured) {
   EXPECT_EQ(*seen.closed, "process killed by signal 15");
 }
 
+TEST_F(ChildProcessTest, CloseWithEofGraceLetsTheChildExitOnEof) {
+  // The child traps TERM into a non-zero exit, so the reason tells which came
+  // first: the EOF (status 0) or the signal (status 7).
+  Observed seen;
+  ChildSpec spec{{"/bin/sh", "-c", "trap 'exit 7' TERM; echo ready; cat >/dev/null; exit 0"},
+                 kEnv, ""};
+  spec.eof_grace = 5s;
+  auto child = ChildProcess::spawn(io_, spec, seen.handlers());
+  ASSERT_TRUE(run_until(io_, [&] { return seen.out == "ready\n"; }));
+  bool done = false;
+  child->close([&] { done = true; });
+  ASSERT_TRUE(run_until(io_, [&] { return done; })) << "close() never completed";
+  EXPECT_EQ(*seen.closed, "process exited");
+  EXPECT_EQ(child->exit_code(), 0);
+}
+
 TEST_F(ChildProcessTest, CloseAfterExitCompletesAsynchronously) {
   Observed seen;
   auto child = sh("exit 0", seen);
