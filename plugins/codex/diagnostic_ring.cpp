@@ -1,0 +1,49 @@
+#include "diagnostic_ring.hpp"
+
+#include <algorithm>
+
+namespace avenor::codex {
+
+namespace {
+
+// `line` cut to at most `max` bytes, on a UTF-8 boundary so it stays valid text.
+std::string_view cut(std::string_view line, std::size_t max) {
+  if (line.size() <= max) return line;
+  std::size_t end = max;
+  while (end > 0 && (static_cast<unsigned char>(line[end]) & 0xC0) == 0x80) --end;
+  return line.substr(0, end);
+}
+
+}  // namespace
+
+void DiagnosticRing::note(std::string_view text) {
+  while (!text.empty()) {
+    std::size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (!line.empty()) push(line);
+    if (nl == std::string_view::npos) break;
+    text.remove_prefix(nl + 1);
+  }
+}
+
+void DiagnosticRing::push(std::string_view line) {
+  if (capacity_ == 0) return;
+  std::string_view kept = cut(line, kMaxLineBytes);
+  std::string entry(kept);
+  if (kept.size() < line.size()) entry += "...";
+  lines_.push_back(std::move(entry));
+  while (lines_.size() > capacity_) lines_.pop_front();
+}
+
+std::string DiagnosticRing::tail(std::size_t n) const {
+  std::string out;
+  std::size_t first = lines_.size() - std::min(n, lines_.size());
+  for (std::size_t i = first; i < lines_.size(); ++i) {
+    if (!out.empty()) out += " | ";
+    out += lines_[i];
+  }
+  return out;
+}
+
+}  // namespace avenor::codex
