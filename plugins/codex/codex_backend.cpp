@@ -1,6 +1,7 @@
 #include "codex_backend.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <avenor/sdk/json.hpp>
 #include <filesystem>
 #include <utility>
@@ -73,6 +74,8 @@ sdk::LaunchSpec CodexBackend::launch() {
   // session directory travels in thread/start.cwd.
   sdk::LaunchSpec spec;
   spec.argv = {"codex", "app-server"};
+  // §3.6 close: stdin closed, 5 s for codex to exit on its own, then killed.
+  spec.eof_grace = std::chrono::seconds(5);
   return spec;
 }
 
