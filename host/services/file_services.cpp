@@ -88,8 +88,8 @@ boost::json::object write_file(const boost::json::object& request) {
 boost::json::object remove_path(const boost::json::object& request) {
   const std::string path = required_path(request);
   std::error_code ec;
-  bool removed = json::bool_or(request, "recursive") ? fs::remove_all(path, ec) > 0
-                                                       : fs::remove(path, ec);
+  bool removed =
+      json::bool_or(request, "recursive") ? fs::remove_all(path, ec) > 0 : fs::remove(path, ec);
   if (ec) throw std::runtime_error("remove " + path + ": " + ec.message());
   return {{"removed", removed}};
 }
@@ -113,8 +113,7 @@ bool is_file_service(std::string_view service) {
          service == "file.temp_dir";
 }
 
-boost::json::object run_file_service(std::string_view service,
-                                     const boost::json::object& request) {
+boost::json::object run_file_service(std::string_view service, const boost::json::object& request) {
   if (service == "file.read") return read_file(request);
   if (service == "file.write") return write_file(request);
   if (service == "file.remove") return remove_path(request);

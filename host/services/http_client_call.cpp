@@ -11,11 +11,11 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
-#include <cctype>
 #include <chrono>
 #include <stdexcept>
 #include <string>
 
+#include "services/http_headers.hpp"
 #include "services/http_url.hpp"
 #include "util/utf8.hpp"
 
@@ -30,19 +30,6 @@ using asio::use_awaitable;
 
 constexpr std::size_t kMaxBodyBytes = std::size_t{64} << 20;
 constexpr std::size_t kMaxErrorBodyBytes = std::size_t{64} << 10;
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-template <class Fields>
-boost::json::object header_object(const Fields& fields) {
-  boost::json::object h;
-  for (const auto& f : fields) h[lower(f.name_string())] = std::string(f.value());
-  return h;
-}
 
 struct HttpExchange {
   HttpUrl url;

@@ -1,7 +1,6 @@
 #include "services/http_listener.hpp"
 
 #include <avenor/abi/plugin_abi.h>
-
 #include <spdlog/spdlog.h>
 
 #include <avenor/sdk/json.hpp>
@@ -13,14 +12,14 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
-#include <cctype>
 #include <chrono>
 #include <exception>
-#include <optional>
 #include <map>
+#include <optional>
 #include <set>
 #include <stdexcept>
 
+#include "services/http_headers.hpp"
 #include "util/utf8.hpp"
 
 namespace avenor::host {
@@ -42,12 +41,6 @@ void log_listener_failure(std::exception_ptr error) {
   } catch (const std::exception& e) {
     spdlog::warn("http.listen: {}", e.what());
   }
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 asio::ip::address loopback_address(const std::string& host) {
@@ -128,8 +121,7 @@ asio::awaitable<void> serve(std::shared_ptr<ListenerState> s,
     const std::string id = std::to_string(s->call_id) + "-" + std::to_string(s->next_request++);
     std::string target(req.target());
     auto q = target.find('?');
-    boost::json::object headers;
-    for (const auto& f : req.base()) headers[lower(f.name_string())] = std::string(f.value());
+    boost::json::object headers = header_object(req.base());
     boost::json::object message{
         {"type", "request"},
         {"request_id", id},
@@ -237,8 +229,10 @@ std::unique_ptr<ServiceCall> start_http_listener(asio::io_context& io,
   s->acceptor.listen();
   const auto bound = s->acceptor.local_endpoint().port();
   std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
-  s->sink.data(json::dump(boost::json::object{
-      {"type", "listening"}, {"port", bound}, {"url", "http://" + host + ":" + std::to_string(bound)}}));
+  s->sink.data(
+      json::dump(boost::json::object{{"type", "listening"},
+                                     {"port", bound},
+                                     {"url", "http://" + host + ":" + std::to_string(bound)}}));
   asio::co_spawn(io, accept_loop(s), &log_listener_failure);
   return std::make_unique<HttpListenerCall>(s);
 }

@@ -50,7 +50,8 @@ std::string base64_encode(std::string_view bytes) {
 
 HttpUrl parse_http_url(std::string_view url) {
   constexpr std::string_view kScheme = "http://";
-  if (url.substr(0, 8) == "https://") throw std::runtime_error("https is not supported: " + std::string(url));
+  if (url.substr(0, 8) == "https://")
+    throw std::runtime_error("https is not supported: " + std::string(url));
   if (url.substr(0, kScheme.size()) != kScheme)
     throw std::runtime_error("not an http:// URL: " + std::string(url));
   std::string_view rest = url.substr(kScheme.size());
@@ -65,7 +66,8 @@ HttpUrl parse_http_url(std::string_view url) {
     authority = authority.substr(at + 1);
     auto colon = info.find(':');
     std::string user = percent_decode(info.substr(0, colon));
-    std::string pass = colon == std::string_view::npos ? "" : percent_decode(info.substr(colon + 1));
+    std::string pass =
+        colon == std::string_view::npos ? "" : percent_decode(info.substr(colon + 1));
     u.basic_auth = "Basic " + base64_encode(user + ":" + pass);
   }
   if (authority.empty()) throw std::runtime_error("URL has no host: " + std::string(url));
@@ -81,7 +83,8 @@ HttpUrl parse_http_url(std::string_view url) {
     u.host = std::string(authority.substr(0, colon));
     u.port = colon == std::string_view::npos ? "80" : std::string(authority.substr(colon + 1));
   }
-  if (u.host.empty() || u.port.empty()) throw std::runtime_error("bad host in URL: " + std::string(url));
+  if (u.host.empty() || u.port.empty())
+    throw std::runtime_error("bad host in URL: " + std::string(url));
   u.target = tail.empty() || tail.front() == '?' ? "/" + std::string(tail) : std::string(tail);
   return u;
 }

@@ -8,10 +8,10 @@
 namespace avenor::host {
 
 struct HttpUrl {
-  std::string host;  // without brackets for IPv6
-  std::string port;  // "80" when absent
-  std::string target;  // path + query, at least "/"
-  std::string basic_auth;  // "Basic <base64>" when the URL had userinfo, else empty
+  std::string host;         // without brackets for IPv6
+  std::string port;         // "80" when absent
+  std::string target;       // path + query, at least "/"
+  std::string basic_auth;   // "Basic <base64>" when the URL had userinfo, else empty
   std::string host_header;  // host[:port] as sent in Host:
 };
 

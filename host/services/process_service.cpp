@@ -39,8 +39,8 @@ class ProcessCall : public ServiceCall {
         out_.append(bytes.substr(0, kMaxCapturedStdout - out_.size()));
     };
     handlers.on_closed = [this](std::string) { finish(); };
-    child_ = ChildProcess::spawn(io, make_child_spec(launch_request_of(request)),
-                                 std::move(handlers));
+    child_ =
+        ChildProcess::spawn(io, make_child_spec(launch_request_of(request)), std::move(handlers));
     child_->write(json::string_or(request, "stdin"));
     child_->finish_input();
     auto timeout_ms = json::find_int(request, "timeout_ms").value_or(10000);
@@ -88,8 +88,7 @@ class ProcessCall : public ServiceCall {
 }  // namespace
 
 std::unique_ptr<ServiceCall> start_process_call(boost::asio::io_context& io,
-                                                const boost::json::object& request,
-                                                CallSink sink) {
+                                                const boost::json::object& request, CallSink sink) {
   auto call = std::make_unique<ProcessCall>(io, std::move(sink));
   call->start(io, request);
   return call;

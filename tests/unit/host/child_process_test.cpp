@@ -229,8 +229,8 @@ TEST_F(ChildProcessTest, CloseWithEofGraceLetsTheChildExitOnEof) {
   // The child traps TERM into a non-zero exit, so the reason tells which came
   // first: the EOF (status 0) or the signal (status 7).
   Observed seen;
-  ChildSpec spec{{"/bin/sh", "-c", "trap 'exit 7' TERM; echo ready; cat >/dev/null; exit 0"},
-                 kEnv, ""};
+  ChildSpec spec{
+      {"/bin/sh", "-c", "trap 'exit 7' TERM; echo ready; cat >/dev/null; exit 0"}, kEnv, ""};
   spec.eof_grace = 5s;
   auto child = ChildProcess::spawn(io_, spec, seen.handlers());
   ASSERT_TRUE(run_until(io_, [&] { return seen.out == "ready\n"; }));

@@ -2,9 +2,8 @@
 // service run for real on an io_context (processes, loopback HTTP, files).
 #include "services/service_router.hpp"
 
-#include <gtest/gtest.h>
-
 #include <avenor/abi/plugin_abi.h>
+#include <gtest/gtest.h>
 
 #include <avenor/sdk/json.hpp>
 #include <boost/asio/io_context.hpp>
@@ -144,11 +143,12 @@ class HttpServices : public Services {
 
 TEST_F(HttpServices, RequestReachesTheListenerAndTheReplyComesBack) {
   auto listener = listen();
-  auto call = start("http.request", {{"method", "POST"},
-                                     {"url", "http://user:p%40ss@127.0.0.1:" +
-                                                 std::to_string(port_) + "/report?x=1"},
-                                     {"headers", {{"X-Test", "yes"}}},
-                                     {"body", R"({"a":1})"}});
+  auto call =
+      start("http.request",
+            {{"method", "POST"},
+             {"url", "http://user:p%40ss@127.0.0.1:" + std::to_string(port_) + "/report?x=1"},
+             {"headers", {{"X-Test", "yes"}}},
+             {"body", R"({"a":1})"}});
   auto req = json::parse(wait_data(listener, 1)).as_object();
   EXPECT_EQ(json::string_or(req, "type"), "request");
   EXPECT_EQ(json::string_or(req, "method"), "POST");
@@ -195,9 +195,8 @@ TEST_F(HttpServices, StreamWithAnErrorStatusFailsWithTheBody) {
   auto listener = listen();
   auto call = start("http.request", {{"url", url("/event")}, {"stream", true}});
   auto req = json::parse(wait_data(listener, 1)).as_object();
-  start("http.respond", {{"request_id", json::string_or(req, "request_id")},
-                         {"status", 503},
-                         {"body", "busy"}});
+  start("http.respond",
+        {{"request_id", json::string_or(req, "request_id")}, {"status", 503}, {"body", "busy"}});
   const End& end = wait_end(call);
   EXPECT_EQ(end.status, AVENOR_FAILURE_ERROR);
   EXPECT_EQ(end.text, "HTTP 503: busy");
@@ -247,8 +246,8 @@ TEST_F(Services, FileWriteThenReadWholeLinesFromAnOffset) {
   std::filesystem::create_directories(dir_);
   const std::string path = (dir_ / "t.jsonl").string();
   EXPECT_EQ(wait_end(start("file.write", {{"path", path}, {"data", "one\ntwo\nthr"}})).status, 0);
-  auto r = wait_end(start("file.read", {{"path", path}, {"offset", 4}, {"whole_lines", true}}))
-               .result();
+  auto r =
+      wait_end(start("file.read", {{"path", path}, {"offset", 4}, {"whole_lines", true}})).result();
   EXPECT_TRUE(json::bool_or(r, "exists"));
   EXPECT_EQ(json::string_or(r, "data"), "two\n");
   EXPECT_EQ(json::find_int(r, "next_offset"), 8);
@@ -264,9 +263,12 @@ TEST_F(Services, FileReadOfAMissingFileSaysSo) {
 TEST_F(Services, FileReadReplacesInvalidUtf8) {
   std::filesystem::create_directories(dir_);
   const auto path = dir_ / "bad";
-  std::ofstream(path) << "a\xff" "b";
+  std::ofstream(path) << "a\xff"
+                         "b";
   auto r = wait_end(start("file.read", {{"path", path.string()}})).result();
-  EXPECT_EQ(json::string_or(r, "data"), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(json::string_or(r, "data"),
+            "a\xEF\xBF\xBD"
+            "b");
   std::filesystem::remove_all(dir_);
 }
 

@@ -33,10 +33,10 @@ struct StartOptions {
     return s;
   }
   boost::json::object to_json() const {
-    return {{"agent", agent},           {"label", label},      {"dir", dir},
-            {"server_url", server_url}, {"model", model},      {"agent_profile", agent_profile},
-            {"runtime_id", runtime_id}, {"thinking", thinking},
-            {"host_executable", host_executable}};
+    return {
+        {"agent", agent},           {"label", label},       {"dir", dir},
+        {"server_url", server_url}, {"model", model},       {"agent_profile", agent_profile},
+        {"runtime_id", runtime_id}, {"thinking", thinking}, {"host_executable", host_executable}};
   }
 };
 

@@ -85,9 +85,12 @@ struct HttpRequest {
   boost::json::object to_json(bool stream) const {
     boost::json::object h;
     for (const auto& [k, v] : headers) h[k] = v;
-    return {{"method", method},   {"url", url},
-            {"headers", std::move(h)}, {"body", body},
-            {"timeout_ms", timeout.count()}, {"stream", stream}};
+    return {{"method", method},
+            {"url", url},
+            {"headers", std::move(h)},
+            {"body", body},
+            {"timeout_ms", timeout.count()},
+            {"stream", stream}};
   }
 };
 
@@ -155,8 +158,8 @@ struct HttpReply {
   boost::json::object to_json(std::string_view request_id) const {
     boost::json::object h;
     for (const auto& [k, v] : headers) h[k] = v;
-    return {{"request_id", request_id}, {"status", status}, {"headers", std::move(h)},
-            {"body", body}};
+    return {
+        {"request_id", request_id}, {"status", status}, {"headers", std::move(h)}, {"body", body}};
   }
 };
 
@@ -168,8 +171,8 @@ struct FileReadRequest {
   bool whole_lines = false;  // stop after the last '\n' in range
 
   boost::json::object to_json() const {
-    return {{"path", path}, {"offset", offset}, {"max_bytes", max_bytes},
-            {"whole_lines", whole_lines}};
+    return {
+        {"path", path}, {"offset", offset}, {"max_bytes", max_bytes}, {"whole_lines", whole_lines}};
   }
 };
 
