@@ -89,4 +89,16 @@ TEST(ClaudeMcpConfig, FindsTheBrokerUrlInBothFlagForms) {
             std::nullopt);
 }
 
+TEST(ClaudeMcpConfig, ForgetsAnApprovedServerInLocalSettings) {
+  const std::string local =
+      R"({"permissions":{"allow":[]},"enabledMcpjsonServers":["github","avenor-channel-1"]})";
+  const auto text = claude_mcp::remove_enabled_server(local, "avenor-channel-1");
+  ASSERT_TRUE(text);
+  EXPECT_EQ(bj::parse(*text),
+            bj::parse(R"({"permissions":{"allow":[]},"enabledMcpjsonServers":["github"]})"));
+  EXPECT_FALSE(claude_mcp::remove_enabled_server(local, "avenor-channel-2"));
+  EXPECT_FALSE(claude_mcp::remove_enabled_server("{", "x"));
+  EXPECT_FALSE(claude_mcp::remove_enabled_server("{}", "x"));
+}
+
 }  // namespace
