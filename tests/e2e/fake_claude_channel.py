@@ -25,6 +25,7 @@ Installed as `claude` on PATH by the tests. It:
     - anything else: avenor_report working, avenor_reply to itself, then
       avenor_finish done with summary "did: <text>".
     - `cancel`: avenor_finish blocked.
+With FAKE_CLAUDE_EXIT_AT_START set it exits (3) before doing anything.
 """
 
 from __future__ import annotations
@@ -100,6 +101,8 @@ def main() -> int:
     if args[:1] == ["--help"]:
         print("Usage: claude [options]\n  --effort <level>   Effort level for the current session")
         return 0
+    if os.environ.get("FAKE_CLAUDE_EXIT_AT_START"):
+        return 3  # a claude that dies at once (bad install, crash)
     log("argv", argv=args, cwd=os.getcwd(),
         env={k: os.environ.get(k) for k in ("CLAUDE_CODE_CHILD_SESSION", "CLAUDE_CODE_SESSION_ID",
                                             "CLAUDE_PID")})

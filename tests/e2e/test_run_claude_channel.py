@@ -501,3 +501,36 @@ def test_stray_mcp_json_is_kept_scripted(fake):
     run = fake.start(prompt="quick")
     assert run.wait(120) == 0, fake.files.stderr_text()
     assert json.loads(mcp.read_text()) == {"mcpServers": {"github": {"command": "gh"}}, "x": 1}
+
+
+def test_avenor_killed_guardian_cleans_up_scripted(fake):
+    """Scripted: avenor itself is SIGKILLed mid-turn (no cancel, no close). The
+    guardian sees its stdin end and kills the tmux session, removes the temp
+    dir and runs `avenor claude-channel-cleanup`, which drops the now-stale
+    `.mcp.json` entry (its relay died with avenor)."""
+    run = fake.start(prompt="STALL here")
+    run.wait_for_event(lambda e: e.get("event") == "agent.report", timeout=60)
+    assert [x for x in tmux_sessions(fake.env) if x.startswith("avenor-")]
+    run.proc.kill()
+    run.wait(30)
+    deadline = time.monotonic() + 15
+    mcp = fake.project / ".mcp.json"
+    while True:
+        sessions = [x for x in tmux_sessions(fake.env) if x.startswith("avenor-")]
+        entries = list(json.loads(mcp.read_text()).get("mcpServers", {})) if mcp.exists() else []
+        temp = [p for p in fake.tmp.iterdir() if p.name.startswith("avenor-claude-channel-")]
+        if not sessions and not entries and not temp:
+            break
+        assert time.monotonic() < deadline, (sessions, entries, temp)
+        time.sleep(0.1)
+
+
+def test_claude_dying_at_start_fails_cleanly_scripted(fake):
+    """Scripted: a claude that exits at once → the run fails (exit 1) with a
+    one-line reason, and nothing is left behind."""
+    fake.env["FAKE_CLAUDE_EXIT_AT_START"] = "1"
+    run = fake.start(prompt="anything")
+    assert run.wait(60) == 1
+    stderr = fake.files.stderr_text()
+    assert ("no pane pid" in stderr or "has ended" in stderr
+            or "terminal closed before the prompt" in stderr), stderr
