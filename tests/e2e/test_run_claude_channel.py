@@ -344,6 +344,37 @@ def test_claude_exit_ends_the_session_real(real):
     assert len(end) == 1 and end[0]["status"] == "done" and end[0]["stop_reason"] == "end_turn"
 
 
+def test_multiline_prompt_is_one_message_real(real):
+    """Real claude: a prompt with newlines is pasted as one (bracketed paste),
+    not submitted at its first line."""
+    s = real([{"reply": "GOT-ALL-LINES"}])
+    run = s.start(prompt="Line one.\nLine two.\nLine three.")
+    assert run.wait(180) == 0, s.files.stderr_text()
+    users = [m for r in s.server.requests(kind="main") for m in r["body"]["messages"]
+             if m["role"] == "user"]
+    texts = [json.dumps(m["content"]) for m in users]
+    assert any("Line one." in t and "Line two." in t and "Line three." in t for t in texts), texts
+    assert len([t for t in texts if "Line one." in t]) == 1
+    assert events_named(s.events(), "session.end")[0]["final_output"] == "GOT-ALL-LINES"
+
+
+def test_second_turn_in_the_same_terminal_real(real, tmp_path):
+    """Real claude: a prompt queued on the control socket runs as a second turn
+    in the same terminal; each turn ends on its own end_turn record (the first
+    turn's record cannot end the second)."""
+    s = real([{"reply": "FIRST-ANSWER"}, {"reply": "SECOND-ANSWER"}])
+    sock = tmp_path / "ctl.sock"
+    run = s.start("--control-socket", str(sock), prompt="First question.")
+    run.wait_for_file(sock, timeout=60)
+    with ControlClient(sock) as c:
+        c.call_ok("prompt", {"text": "Second question."})
+    assert run.wait(180) == 0, s.files.stderr_text()
+    ends = events_named(s.events(), "session.end")
+    assert [e["final_output"] for e in ends] == ["FIRST-ANSWER", "SECOND-ANSWER"]
+    assert len({e["session_id"] for e in ends}) == 1
+    assert len([c for c in tmux_calls(s.tmux_log) if c[:1] == ["new-session"]]) == 1
+
+
 # --- preconditions (no claude needed) ----------------------------------------------------------
 
 def test_preconditions(fake, tmp_path):
