@@ -266,13 +266,19 @@ void OpencodeHttpBackend::prompt(sdk::Operation op, const std::string& session_i
   if (session.gate.open()) return op.fail("a turn is already running in session " + session_id);
   session.gate.begin();
   session.prompt_op = op;
+  session.waiting_for_stream = true;
+  const std::uint64_t turn = ++session.turn;
   // Events of the turn come only over the stream: don't start before it is up.
-  stream_.when_connected([this, session_id, text] { send_prompt(session_id, text); },
+  stream_.when_connected([this, session_id, turn, text] { send_prompt(session_id, turn, text); },
                          limits_.stream_wait);
 }
 
-void OpencodeHttpBackend::send_prompt(const std::string& session_id, const std::string& text) {
-  if (closed_) return;
+void OpencodeHttpBackend::send_prompt(const std::string& session_id, std::uint64_t turn,
+                                      const std::string& text) {
+  auto it = sessions_.find(session_id);
+  if (closed_ || it == sessions_.end() || !it->second.waiting_for_stream || it->second.turn != turn)
+    return;  // cancelled meanwhile
+  it->second.waiting_for_stream = false;
   object body = prompt_body(text, options().model, options().agent);
   client_.post("/session/" + session_id + "/message", body, kNoLimit,
                [this, session_id](ServerReply r) { on_prompt_reply(session_id, std::move(r)); });
@@ -341,6 +347,16 @@ void OpencodeHttpBackend::end_turn(const std::string& session_id) {
 void OpencodeHttpBackend::cancel(sdk::Operation op, const std::string& session_id) {
   if (closed_) return op.fail(*closed_);
   forget_permissions_of(session_id);
+  if (auto it = sessions_.find(session_id);
+      it != sessions_.end() && it->second.waiting_for_stream) {
+    // The prompt never left: there is nothing to abort, and it must not go out now.
+    Session& session = it->second;
+    session.waiting_for_stream = false;
+    session.gate = TurnGate{};
+    if (auto prompt = std::exchange(session.prompt_op, std::nullopt))
+      prompt->fail("cancelled before the prompt was sent", AVENOR_FAILURE_CANCELLED);
+    return op.complete();
+  }
   if (readiness_ != Readiness::ready) return op.complete();  // nothing runs there yet
   client_.post("/session/" + session_id + "/abort", object{}, kAbortTimeout, [op](ServerReply r) {
     if (!r.ok()) return op.fail(r.error);

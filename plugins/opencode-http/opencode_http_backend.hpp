@@ -58,6 +58,8 @@ class OpencodeHttpBackend : public sdk::Backend {
   struct Session {
     TurnGate gate;
     std::optional<sdk::Operation> prompt_op;
+    bool waiting_for_stream = false;  // the prompt is not sent yet
+    std::uint64_t turn = 0;           // numbers the prompts, so a stale wait sends nothing
     std::uint64_t settle_timer = 0;
   };
   struct Pending {
@@ -75,7 +77,7 @@ class OpencodeHttpBackend : public sdk::Backend {
   void new_session(const sdk::Operation& op);
   void resume_session(const sdk::Operation& op, const std::string& session_id);
   Session& add_session(const std::string& session_id);
-  void send_prompt(const std::string& session_id, const std::string& text);
+  void send_prompt(const std::string& session_id, std::uint64_t turn, const std::string& text);
   void on_prompt_reply(const std::string& session_id, ServerReply reply);
   void apply(const std::string& session_id, TurnGate::Step step);
   void end_turn(const std::string& session_id);

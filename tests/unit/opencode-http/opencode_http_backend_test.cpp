@@ -195,6 +195,18 @@ TEST_F(BackendTest, PromptWaitsForTheStream) {
   EXPECT_NE(fake.find("POST", "/session/ses_1/message"), nullptr);
 }
 
+TEST_F(BackendTest, CancelBeforeTheStreamConnectedKeepsThePromptBack) {
+  start();
+  backend->prompt(fake.op(), "ses_1", "hi");
+  auto prompt = fake.last_op();
+  backend->cancel(fake.op(), "ses_1");
+  EXPECT_TRUE(fake.is_completed(fake.last_op()));
+  EXPECT_EQ(fake.failure(prompt), "cancelled before the prompt was sent");
+  fake.sse(stream(), R"({"type":"server.connected","properties":{}})");
+  EXPECT_EQ(fake.find("POST", "/message"), nullptr);
+  EXPECT_EQ(fake.find("POST", "/abort"), nullptr);
+}
+
 TEST_F(BackendTest, ResponseWithoutStreamEventsEndsAtTheSettleTimeWithTheReplyText) {
   start();
   backend->prompt(fake.op(), "ses_1", "hi");
