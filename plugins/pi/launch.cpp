@@ -29,6 +29,8 @@ sdk::LaunchSpec launch_spec(const sdk::StartOptions& options) {
     spec.argv.push_back(pi_thinking_level(options.thinking));
   }
   spec.cwd = absolute_dir(options.dir);
+  // §6.5: close stdin, wait 5 s, kill. pi exits on its own at stdin EOF.
+  spec.eof_grace = kCloseGrace;
   // An inherited PI_AGENT would name the parent's agent, not this run's.
   auto set_or_unset = [&spec](const std::string& key, const std::string& value) {
     if (value.empty())

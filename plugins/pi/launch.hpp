@@ -2,10 +2,15 @@
 #pragma once
 
 #include <avenor/sdk/backend.hpp>
+#include <chrono>
 #include <string>
 #include <string_view>
 
 namespace avenor::pi {
+
+// How long the host waits for pi to exit after closing its stdin, before
+// SIGTERM (backends.md §6.5).
+inline constexpr std::chrono::seconds kCloseGrace{5};
 
 // `pi --mode rpc --no-session [--model M] [--thinking L]`, run in the
 // absolute --dir, with PI_AGENT / PI_AGENT_PROFILE replaced by the run's agent

@@ -16,7 +16,6 @@ import signal
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -207,13 +206,12 @@ def test_input_dialog_is_not_auto_approved(avenor, pi, tmp_path, model_server):
     assert req["kind"] == "input" and req["requires_user_input"] is True
     assert req["resolver"] == "none" and "options" not in req
     assert req["description"] == "Why run this?" and req["placeholder"] == "a reason"
-    started = time.monotonic()
     run.signal(signal.SIGTERM)
     assert run.wait(60) == 130, files.stderr_text()
-    assert time.monotonic() - started < 5, "the cancel should not need its 5 s budget"
 
     events = files.read_events()
     assert not events_named(events, "permission.response")
+    # without the dismissal pi would not answer the abort: "cancel did not finish within 5s"
     assert not [e for e in events_named(events, "avenor.error") if e["source"] == "cancel"]
     assert [e["stop_reason"] for e in events_named(events, "session.end")] == ["cancelled"]
     assert dialog_log(tmp_path) == [{"kind": "input", "value": None}]

@@ -1,4 +1,4 @@
-#include "agent_end.hpp"
+#include "pi/agent_end.hpp"
 
 #include <gtest/gtest.h>
 

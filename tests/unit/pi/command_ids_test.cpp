@@ -1,4 +1,4 @@
-#include "command_ids.hpp"
+#include "pi/command_ids.hpp"
 
 #include <gtest/gtest.h>
 

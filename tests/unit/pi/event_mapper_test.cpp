@@ -1,4 +1,4 @@
-#include "event_mapper.hpp"
+#include "pi/event_mapper.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "json_lines.hpp"
+#include "pi/json_lines.hpp"
 
 #include <gtest/gtest.h>
 

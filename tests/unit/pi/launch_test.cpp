@@ -1,4 +1,4 @@
-#include "launch.hpp"
+#include "pi/launch.hpp"
 
 #include <gtest/gtest.h>
 
@@ -20,6 +20,7 @@ TEST(PiLaunch, PlainRunIsRpcWithoutSessionFiles) {
   EXPECT_EQ(spec.cwd, "/work/proj");
   EXPECT_TRUE(spec.env.empty());
   EXPECT_EQ(spec.unset_env, (Argv{"PI_AGENT", "PI_AGENT_PROFILE"}));
+  EXPECT_EQ(spec.eof_grace, std::chrono::seconds(5)) << "close stdin, wait 5 s, kill";
 }
 
 TEST(PiLaunch, ModelAndThinkingBecomeFlags) {

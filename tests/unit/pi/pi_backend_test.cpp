@@ -1,4 +1,4 @@
-#include "pi_backend.hpp"
+#include "pi/pi_backend.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
-#include "thinking_support.hpp"
+#include "pi/thinking_support.hpp"
 
 #include <gtest/gtest.h>
 
-#include "launch.hpp"
+#include "pi/launch.hpp"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "turn_end_gate.hpp"
+#include "pi/turn_end_gate.hpp"
 
 #include <gtest/gtest.h>
 

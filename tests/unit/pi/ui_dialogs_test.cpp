@@ -1,4 +1,4 @@
-#include "ui_dialogs.hpp"
+#include "pi/ui_dialogs.hpp"
 
 #include <gtest/gtest.h>
 
