@@ -37,7 +37,9 @@ ProbeResult probe_command(const std::vector<std::string>& argv, std::chrono::mil
   deadline.cancel();
   std::string tail = child->stderr_tail();
   if (!tail.empty()) result.output += tail;
-  result.ok = reason == "process exited";
+  // A clean exit; the reason carries the stderr tail when there was one
+  // ("process exited: 0.73.1" — pi prints its version on stderr).
+  result.ok = child->exit_code() == 0;
   if (!result.ok) result.error = reason.empty() ? "did not finish" : reason;
   return result;
 }

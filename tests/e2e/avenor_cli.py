@@ -32,7 +32,9 @@ class RunFiles:
     def read_events(self) -> list[dict]:
         if not self.events.exists():
             return []
-        return [json.loads(line) for line in self.events.read_text().splitlines() if line.strip()]
+        # Split on LF only: the log may hold U+2028/U+2029 inside strings, which
+        # str.splitlines() would treat as line ends.
+        return [json.loads(line) for line in self.events.read_text().split("\n") if line.strip()]
 
     def read_events_safe(self) -> list[dict]:
         """Events of complete lines only (the run may be mid-write)."""
@@ -40,7 +42,7 @@ class RunFiles:
             return []
         text = self.events.read_text()
         complete = text[: text.rfind("\n") + 1]
-        return [json.loads(line) for line in complete.splitlines() if line.strip()]
+        return [json.loads(line) for line in complete.split("\n") if line.strip()]
 
     def sentinel_lines(self) -> list[str]:
         return self.sentinel.read_text().split("\n")[:-1] if self.sentinel.exists() else []

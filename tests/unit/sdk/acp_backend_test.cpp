@@ -854,7 +854,7 @@ INSTANTIATE_TEST_SUITE_P(
                    {"initialize", "session/new", "session/set_config_option", "session/set_mode"}},
         PluginCase{"gemini-acp",
                    "gemini",
-                   AVENOR_CAP_RESUME | AVENOR_CAP_RESUME_NEW_PROCESS | AVENOR_CAP_PERMISSIONS,
+                   AVENOR_CAP_RESUME | AVENOR_CAP_PERMISSIONS,
                    {"gemini", "--acp", "--approval-mode", "default"},
                    {"initialize", "session/new"}},
         PluginCase{"cursor-acp",
