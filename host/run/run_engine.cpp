@@ -642,4 +642,3 @@ void RunEngine::abandon_permission() {
 }
 
 }  // namespace avenor::host
-

@@ -1,8 +1,8 @@
 #include "codex_backend.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <avenor/sdk/json.hpp>
+#include <chrono>
 #include <filesystem>
 #include <utility>
 
