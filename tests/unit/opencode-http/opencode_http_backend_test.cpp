@@ -27,7 +27,7 @@ avenor::sdk::StartOptions url_options(std::string url = "http://127.0.0.1:4096")
   return o;
 }
 
-class BackendTest : public ::testing::Test {
+class OpencodeHttpBackendTest : public ::testing::Test {
  protected:
   void make(avenor::sdk::StartOptions options) {
     backend = std::make_unique<oh::OpencodeHttpBackend>(fake.host(), std::move(options));
@@ -74,13 +74,13 @@ class BackendTest : public ::testing::Test {
 constexpr const char* kFinished =
     R"({"info":{"finish":"stop","tokens":{"total":13,"input":10,"output":3,"cache":{"read":0}}},"parts":[{"type":"text","text":"OC-FAKE-REPLY"}]})";
 
-TEST_F(BackendTest, UrlModeLaunchesNothing) {
+TEST_F(OpencodeHttpBackendTest, UrlModeLaunchesNothing) {
   make(url_options());
   EXPECT_TRUE(backend->launch().argv.empty());
   EXPECT_FALSE(backend->managed());
 }
 
-TEST_F(BackendTest, DirMustBeEmptyOrDotWithAUrl) {
+TEST_F(OpencodeHttpBackendTest, DirMustBeEmptyOrDotWithAUrl) {
   auto o = url_options();
   o.dir = "/tmp";
   EXPECT_THROW(make(o), std::invalid_argument);
@@ -89,7 +89,7 @@ TEST_F(BackendTest, DirMustBeEmptyOrDotWithAUrl) {
   EXPECT_THROW(make(url_options("https://h:1")), std::invalid_argument);
 }
 
-TEST_F(BackendTest, ManagedModeLaunchesOpencodeServeInTheDir) {
+TEST_F(OpencodeHttpBackendTest, ManagedModeLaunchesOpencodeServeInTheDir) {
   avenor::sdk::StartOptions o;
   o.dir = "/tmp/project/";
   make(o);
@@ -100,7 +100,7 @@ TEST_F(BackendTest, ManagedModeLaunchesOpencodeServeInTheDir) {
   EXPECT_EQ(spec.cwd, "/tmp/project");
 }
 
-TEST_F(BackendTest, ManagedModeWaitsForTheListeningLine) {
+TEST_F(OpencodeHttpBackendTest, ManagedModeWaitsForTheListeningLine) {
   make(avenor::sdk::StartOptions{});
   backend->launch();
   backend->start_session(fake.op(), std::nullopt);
@@ -113,7 +113,7 @@ TEST_F(BackendTest, ManagedModeWaitsForTheListeningLine) {
   EXPECT_EQ(call("GET", "/global/health").url(), "http://127.0.0.1:39999/global/health");
 }
 
-TEST_F(BackendTest, ManagedServerSilentTooLongFailsTheStart) {
+TEST_F(OpencodeHttpBackendTest, ManagedServerSilentTooLongFailsTheStart) {
   make(avenor::sdk::StartOptions{});
   backend->start_session(fake.op(), std::nullopt);
   backend->on_bytes("some error\n");
@@ -122,7 +122,7 @@ TEST_F(BackendTest, ManagedServerSilentTooLongFailsTheStart) {
             "opencode serve did not announce its URL within 60s (output: some error)");
 }
 
-TEST_F(BackendTest, ManagedServerExitFailsWhatWaits) {
+TEST_F(OpencodeHttpBackendTest, ManagedServerExitFailsWhatWaits) {
   make(avenor::sdk::StartOptions{});
   backend->start_session(fake.op(), std::nullopt);
   backend->on_bytes("Error: port in use\n");
@@ -131,7 +131,7 @@ TEST_F(BackendTest, ManagedServerExitFailsWhatWaits) {
             "opencode serve exited: process exited with status 1 (output: Error: port in use)");
 }
 
-TEST_F(BackendTest, UserinfoBecomesAnAuthorizationHeaderOnEveryRequest) {
+TEST_F(OpencodeHttpBackendTest, UserinfoBecomesAnAuthorizationHeaderOnEveryRequest) {
   start(url_options("http://opencode:s3cret@127.0.0.1:4096/"));
   for (const Call& c : fake.calls) {
     EXPECT_EQ(c.url().find("s3cret"), std::string::npos) << c.url();
@@ -142,7 +142,7 @@ TEST_F(BackendTest, UserinfoBecomesAnAuthorizationHeaderOnEveryRequest) {
   for (const auto& line : fake.logs) EXPECT_EQ(line.find("s3cret"), std::string::npos) << line;
 }
 
-TEST_F(BackendTest, HealthCheckRetriesThenGivesUpAtTheLimit) {
+TEST_F(OpencodeHttpBackendTest, HealthCheckRetriesThenGivesUpAtTheLimit) {
   make(url_options());
   backend->start_session(fake.op(), std::nullopt);
   fake.fail(call("GET", "/global/health"), "HTTP request failed: Connection refused");
@@ -157,7 +157,7 @@ TEST_F(BackendTest, HealthCheckRetriesThenGivesUpAtTheLimit) {
             "HTTP request failed: Connection refused");
 }
 
-TEST_F(BackendTest, HealthCheckRefusedFailsAtOnce) {
+TEST_F(OpencodeHttpBackendTest, HealthCheckRefusedFailsAtOnce) {
   make(url_options("http://u:wrong@127.0.0.1:4096"));
   backend->start_session(fake.op(), std::nullopt);
   fake.respond(call("GET", "/global/health"), 401, "");
@@ -165,7 +165,7 @@ TEST_F(BackendTest, HealthCheckRefusedFailsAtOnce) {
             "opencode server http://127.0.0.1:4096 is not usable: GET /global/health: HTTP 401");
 }
 
-TEST_F(BackendTest, TextTurnEndsAfterTheStreamWentIdle) {
+TEST_F(OpencodeHttpBackendTest, TextTurnEndsAfterTheStreamWentIdle) {
   start();
   Call& message = prompt();
   EXPECT_EQ(message.body(), R"({"parts":[{"type":"text","text":"hello"}]})");
@@ -187,7 +187,7 @@ TEST_F(BackendTest, TextTurnEndsAfterTheStreamWentIdle) {
   EXPECT_FALSE(end.contains("final_output"));  // the host builds it from the chunks
 }
 
-TEST_F(BackendTest, PromptWaitsForTheStream) {
+TEST_F(OpencodeHttpBackendTest, PromptWaitsForTheStream) {
   start();
   backend->prompt(fake.op(), "ses_1", "hi");
   EXPECT_EQ(fake.find("POST", "/message"), nullptr);
@@ -195,7 +195,7 @@ TEST_F(BackendTest, PromptWaitsForTheStream) {
   EXPECT_NE(fake.find("POST", "/session/ses_1/message"), nullptr);
 }
 
-TEST_F(BackendTest, CancelBeforeTheStreamConnectedKeepsThePromptBack) {
+TEST_F(OpencodeHttpBackendTest, CancelBeforeTheStreamConnectedKeepsThePromptBack) {
   start();
   backend->prompt(fake.op(), "ses_1", "hi");
   auto prompt = fake.last_op();
@@ -207,7 +207,7 @@ TEST_F(BackendTest, CancelBeforeTheStreamConnectedKeepsThePromptBack) {
   EXPECT_EQ(fake.find("POST", "/abort"), nullptr);
 }
 
-TEST_F(BackendTest, ResponseWithoutStreamEventsEndsAtTheSettleTimeWithTheReplyText) {
+TEST_F(OpencodeHttpBackendTest, ResponseWithoutStreamEventsEndsAtTheSettleTimeWithTheReplyText) {
   start();
   backend->prompt(fake.op(), "ses_1", "hi");
   backend->on_timer(5);  // the stream wait limit
@@ -220,7 +220,7 @@ TEST_F(BackendTest, ResponseWithoutStreamEventsEndsAtTheSettleTimeWithTheReplyTe
   EXPECT_TRUE(fake.is_completed(fake.last_op()));
 }
 
-TEST_F(BackendTest, IdleWithoutResponseEndsAfterTheSettleTime) {
+TEST_F(OpencodeHttpBackendTest, IdleWithoutResponseEndsAfterTheSettleTime) {
   start();
   Call& message = prompt();
   status("busy");
@@ -239,7 +239,7 @@ TEST_F(BackendTest, IdleWithoutResponseEndsAfterTheSettleTime) {
   EXPECT_EQ(fake.finishes[prompt_op], 1);
 }
 
-TEST_F(BackendTest, PromptErrorFailsTheOperation) {
+TEST_F(OpencodeHttpBackendTest, PromptErrorFailsTheOperation) {
   auto o = url_options();
   o.model = "nope";
   o.agent = "plan";
@@ -257,7 +257,7 @@ TEST_F(BackendTest, PromptErrorFailsTheOperation) {
   EXPECT_FALSE(fake.is_failed(fake.last_op()));
 }
 
-TEST_F(BackendTest, EventsOfOtherSessionsAreDropped) {
+TEST_F(OpencodeHttpBackendTest, EventsOfOtherSessionsAreDropped) {
   start();
   prompt();
   fake.sse(
@@ -267,7 +267,7 @@ TEST_F(BackendTest, EventsOfOtherSessionsAreDropped) {
   EXPECT_EQ(fake.event_names(), (std::vector<std::string>{"http.plugin.added"}));
 }
 
-TEST_F(BackendTest, PermissionAnsweredThroughTheFallbackRoute) {
+TEST_F(OpencodeHttpBackendTest, PermissionAnsweredThroughTheFallbackRoute) {
   start();
   prompt();
   fake.sse(
@@ -290,7 +290,7 @@ TEST_F(BackendTest, PermissionAnsweredThroughTheFallbackRoute) {
   EXPECT_TRUE(fake.is_completed(op)) << fake.failure(op);
 }
 
-TEST_F(BackendTest, PermissionRejectCarriesTheMessage) {
+TEST_F(OpencodeHttpBackendTest, PermissionRejectCarriesTheMessage) {
   start();
   prompt();
   fake.sse(
@@ -310,7 +310,7 @@ TEST_F(BackendTest, PermissionRejectCarriesTheMessage) {
   EXPECT_EQ(fake.failure(fake.last_op()), "unknown permission request_id: per_1");
 }
 
-TEST_F(BackendTest, PermissionAnswerWithAWrongOptionFails) {
+TEST_F(OpencodeHttpBackendTest, PermissionAnswerWithAWrongOptionFails) {
   start();
   prompt();
   fake.sse(
@@ -324,7 +324,7 @@ TEST_F(BackendTest, PermissionAnswerWithAWrongOptionFails) {
   EXPECT_EQ(fake.failure(fake.last_op()), "permission option not found: allow_always");
 }
 
-TEST_F(BackendTest, BothPermissionRoutesFailing) {
+TEST_F(OpencodeHttpBackendTest, BothPermissionRoutesFailing) {
   start();
   prompt();
   fake.sse(
@@ -342,7 +342,7 @@ TEST_F(BackendTest, BothPermissionRoutesFailing) {
             "/session/ses_1/permissions/per_1: HTTP 404: gone");
 }
 
-TEST_F(BackendTest, CancelAborts) {
+TEST_F(OpencodeHttpBackendTest, CancelAborts) {
   start();
   prompt();
   backend->cancel(fake.op(), "ses_1");
@@ -354,7 +354,7 @@ TEST_F(BackendTest, CancelAborts) {
   EXPECT_EQ(fake.failure(fake.last_op()), "POST /session/ses_1/abort: HTTP 400: no");
 }
 
-TEST_F(BackendTest, StreamReconnectsWithBackoff) {
+TEST_F(OpencodeHttpBackendTest, StreamReconnectsWithBackoff) {
   start();
   Call* first = &stream();
   fake.sse(*first, R"({"type":"server.connected","properties":{}})");
@@ -371,7 +371,7 @@ TEST_F(BackendTest, StreamReconnectsWithBackoff) {
   EXPECT_EQ(fake.timers.at(kStreamReconnect), 100u);  // data arrived: back to the start
 }
 
-TEST_F(BackendTest, ResumeChecksTheSession) {
+TEST_F(OpencodeHttpBackendTest, ResumeChecksTheSession) {
   make(url_options());
   backend->start_session(fake.op(), std::string("ses_gone"));
   auto op = fake.last_op();
@@ -391,7 +391,7 @@ TEST_F(BackendTest, ResumeChecksTheSession) {
   EXPECT_EQ(fake.calls.size(), calls);
 }
 
-TEST_F(BackendTest, ClosingFailsTheRunningPrompt) {
+TEST_F(OpencodeHttpBackendTest, ClosingFailsTheRunningPrompt) {
   start();
   prompt();
   backend->on_closed("killed");
