@@ -1,4 +1,4 @@
-#include "event_mapper.hpp"
+#include "opencode-http/event_mapper.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "listening_line.hpp"
+#include "opencode-http/listening_line.hpp"
 
 #include <gtest/gtest.h>
 

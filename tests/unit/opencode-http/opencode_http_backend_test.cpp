@@ -1,4 +1,4 @@
-#include "opencode_http_backend.hpp"
+#include "opencode-http/opencode_http_backend.hpp"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <memory>
 #include <stdexcept>
 
-#include "server_address.hpp"
+#include "opencode-http/server_address.hpp"
 #include "service_fake_host.hpp"
 
 namespace {

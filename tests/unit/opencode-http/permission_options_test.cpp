@@ -1,4 +1,4 @@
-#include "permission_options.hpp"
+#include "opencode-http/permission_options.hpp"
 
 #include <gtest/gtest.h>
 

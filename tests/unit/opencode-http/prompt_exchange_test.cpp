@@ -1,10 +1,10 @@
-#include "prompt_exchange.hpp"
+#include "opencode-http/prompt_exchange.hpp"
 
 #include <gtest/gtest.h>
 
 #include <avenor/sdk/json.hpp>
 
-#include "stop_reason.hpp"
+#include "opencode-http/stop_reason.hpp"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "server_address.hpp"
+#include "opencode-http/server_address.hpp"
 
 #include <gtest/gtest.h>
 

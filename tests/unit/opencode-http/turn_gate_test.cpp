@@ -1,8 +1,8 @@
-#include "turn_gate.hpp"
+#include "opencode-http/turn_gate.hpp"
 
 #include <gtest/gtest.h>
 
-#include "reconnect_backoff.hpp"
+#include "opencode-http/reconnect_backoff.hpp"
 
 namespace {
 
