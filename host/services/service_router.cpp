@@ -46,54 +46,42 @@ CallSink ServiceRouter::sink_for(std::uint64_t call) {
   return sink;
 }
 
-void ServiceRouter::fail_later(std::uint64_t call, std::string message) {
-  asio::post(io_, [this, alive = alive_, call, message = std::move(message)]() mutable {
-    if (*alive) output_.end(call, AVENOR_FAILURE_ERROR, std::move(message));
+void ServiceRouter::end_later(std::uint64_t call, std::int32_t status, std::string text) {
+  asio::post(io_, [this, alive = alive_, call, status, text = std::move(text)]() mutable {
+    if (*alive) output_.end(call, status, std::move(text));
   });
 }
-
-namespace {
-
-// A call that already has its answer (the synchronous services).
-class FinishedCall : public ServiceCall {
- public:
-  void cancel() override {}
-};
-
-}  // namespace
 
 void ServiceRouter::start(std::uint64_t call, std::string_view service,
                           std::string_view request_json) {
   if (calls_.count(call)) {
-    fail_later(call, "call id " + std::to_string(call) + " is already in use");
+    end_later(call, AVENOR_FAILURE_ERROR, "call id " + std::to_string(call) + " is already in use");
     return;
   }
   try {
     auto parsed = json::parse(request_json);
     if (!parsed.is_object()) throw std::runtime_error("request is not a JSON object");
     const auto& request = parsed.as_object();
-    CallSink sink = sink_for(call);
+    // The synchronous services have their answer now; only the others are kept.
+    if (service == "http.respond") {
+      listeners_->respond(request);
+      return end_later(call, 0, "{}");
+    }
+    if (is_file_service(service))
+      return end_later(call, 0, json::dump(run_file_service(service, request)));
     std::unique_ptr<ServiceCall> running;
     if (service == "process.run") {
-      running = start_process_call(io_, request, sink);
+      running = start_process_call(io_, request, sink_for(call));
     } else if (service == "http.request") {
-      running = start_http_call(io_, request, sink);
+      running = start_http_call(io_, request, sink_for(call));
     } else if (service == "http.listen") {
-      running = start_http_listener(io_, request, call, *listeners_, sink);
-    } else if (service == "http.respond") {
-      listeners_->respond(request);
-      running = std::make_unique<FinishedCall>();
-      sink.end(0, "{}");
-    } else if (is_file_service(service)) {
-      auto result = run_file_service(service, request);
-      running = std::make_unique<FinishedCall>();
-      sink.end(0, json::dump(result));
+      running = start_http_listener(io_, request, call, *listeners_, sink_for(call));
     } else {
       throw std::runtime_error("unknown host service \"" + std::string(service) + "\"");
     }
     calls_.emplace(call, std::move(running));
   } catch (const std::exception& e) {
-    fail_later(call, std::string(service) + ": " + e.what());
+    end_later(call, AVENOR_FAILURE_ERROR, std::string(service) + ": " + e.what());
   }
 }
 

@@ -35,7 +35,8 @@ class ServiceRouter {
 
  private:
   CallSink sink_for(std::uint64_t call);
-  void fail_later(std::uint64_t call, std::string message);
+  // Reports a call that is not kept running (answered at once, or refused).
+  void end_later(std::uint64_t call, std::int32_t status, std::string text);
 
   boost::asio::io_context& io_;
   Output output_;
