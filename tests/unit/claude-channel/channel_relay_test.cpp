@@ -1,4 +1,4 @@
-#include "channel_relay.hpp"
+#include "claude-channel/channel_relay.hpp"
 
 #include <gtest/gtest.h>
 

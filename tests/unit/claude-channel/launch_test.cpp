@@ -1,9 +1,9 @@
 #include <gtest/gtest.h>
 
-#include "guardian.hpp"
-#include "preconditions.hpp"
-#include "random_ids.hpp"
-#include "tmux_commands.hpp"
+#include "claude-channel/guardian.hpp"
+#include "claude-channel/preconditions.hpp"
+#include "claude-channel/random_ids.hpp"
+#include "claude-channel/tmux_commands.hpp"
 
 namespace {
 

@@ -1,5 +1,5 @@
 // Screens captured from Claude Code 2.1.197 in tmux (220x50), trimmed.
-#include "pane_screen.hpp"
+#include "claude-channel/pane_screen.hpp"
 
 #include <gtest/gtest.h>
 

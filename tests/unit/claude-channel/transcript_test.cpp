@@ -1,4 +1,4 @@
-#include "transcript.hpp"
+#include "claude-channel/transcript.hpp"
 
 #include <gtest/gtest.h>
 

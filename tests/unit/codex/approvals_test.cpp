@@ -1,4 +1,4 @@
-#include "approvals.hpp"
+#include "codex/approvals.hpp"
 
 #include <gtest/gtest.h>
 

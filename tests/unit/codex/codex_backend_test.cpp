@@ -1,4 +1,4 @@
-#include "codex_backend.hpp"
+#include "codex/codex_backend.hpp"
 
 #include <gtest/gtest.h>
 

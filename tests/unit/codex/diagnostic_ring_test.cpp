@@ -1,4 +1,4 @@
-#include "diagnostic_ring.hpp"
+#include "codex/diagnostic_ring.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "item_mapper.hpp"
+#include "codex/item_mapper.hpp"
 
 #include <gtest/gtest.h>
 

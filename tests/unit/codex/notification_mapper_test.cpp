@@ -1,4 +1,4 @@
-#include "notification_mapper.hpp"
+#include "codex/notification_mapper.hpp"
 
 #include <gtest/gtest.h>
 

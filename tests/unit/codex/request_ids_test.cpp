@@ -1,4 +1,4 @@
-#include "request_ids.hpp"
+#include "codex/request_ids.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "text_lookup.hpp"
+#include "codex/text_lookup.hpp"
 
 #include <gtest/gtest.h>
 
