@@ -18,6 +18,4 @@ struct HttpUrl {
 // Throws std::runtime_error naming the problem ("https is not supported", ...).
 HttpUrl parse_http_url(std::string_view url);
 
-std::string base64_encode(std::string_view bytes);
-
 }  // namespace avenor::host

@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <avenor/sdk/json.hpp>
+#include <avenor/sdk/session_dir.hpp>
+#include <avenor/sdk/utf8_cut.hpp>
 #include <chrono>
-#include <filesystem>
 #include <utility>
 
 namespace avenor::codex {
@@ -18,24 +19,6 @@ namespace {
 // Lines of the diagnostic ring quoted when the connection is lost.
 constexpr std::size_t kClosedTailLines = 5;
 
-// `dir` as an absolute, normalized path without a trailing slash ("" = cwd).
-std::string absolute_dir(const std::string& dir) {
-  namespace fs = std::filesystem;
-  std::string s =
-      fs::absolute(dir.empty() ? fs::path(".") : fs::path(dir)).lexically_normal().string();
-  while (s.size() > 1 && s.back() == '/') s.pop_back();
-  return s;
-}
-
-// Enough of a bad line to recognize it, cut on a UTF-8 boundary.
-std::string excerpt(std::string_view line) {
-  constexpr std::size_t kMax = 200;
-  if (line.size() <= kMax) return std::string(line);
-  std::size_t end = kMax;
-  while (end > 0 && (static_cast<unsigned char>(line[end]) & 0xC0) == 0x80) --end;
-  return std::string(line.substr(0, end)) + "...";
-}
-
 std::optional<std::string> id_at(const boost::json::value& result, std::string_view container) {
   const object* o = result.if_object();
   const object* inner = o ? json::find_object(*o, container) : nullptr;
@@ -49,7 +32,7 @@ std::optional<std::string> id_at(const boost::json::value& result, std::string_v
 CodexBackend::CodexBackend(sdk::Host host, sdk::StartOptions options,
                            std::function<std::string(std::int64_t)> request_ids)
     : Backend(host, std::move(options)),
-      dir_(absolute_dir(this->options().dir)),
+      dir_(sdk::absolute_dir(this->options().dir)),
       rpc_([this](std::string_view bytes) { this->host().write(bytes); },
            sdk::JsonRpcOptions{.version_field = false, .string_ids = std::move(request_ids)}) {
   for (std::string_view method :
@@ -85,7 +68,7 @@ void CodexBackend::on_bytes(std::string_view bytes) {
     // A line that is not a protocol message is noted, not fatal: codex's
     // stdout carries nothing else, and one bad line says nothing about the next.
     if (auto error = rpc_.receive(frame)) {
-      std::string note = "malformed line from codex (" + *error + "): " + excerpt(frame);
+      std::string note = "malformed line from codex (" + *error + "): " + sdk::excerpt(frame);
       diagnostics_.note(note);
       host().log(sdk::LogLevel::warn, note);
     }
@@ -124,20 +107,11 @@ void CodexBackend::start_session(Operation op, std::optional<std::string> resume
       });
 }
 
-void CodexBackend::after_handshake(HandshakeWaiter next) {
-  switch (handshake_) {
-    case Handshake::done:
-      return next(std::nullopt);
-    case Handshake::failed:
-      return next(handshake_error_);
-    case Handshake::running:
-      handshake_waiters_.push_back(std::move(next));
-      return;
-    case Handshake::not_started:
-      break;
-  }
-  handshake_ = Handshake::running;
-  handshake_waiters_.push_back(std::move(next));
+void CodexBackend::after_handshake(sdk::StartOnce::Waiter next) {
+  handshake_.after(std::move(next), [this] { start_handshake(); });
+}
+
+void CodexBackend::start_handshake() {
   object params{{"clientInfo", {{"name", "avenor"}, {"version", "0.0.0"}}},
                 {"capabilities", {{"experimentalApi", true}}}};
   rpc_.request("initialize", std::move(params), [this](RpcOutcome r) {
@@ -148,9 +122,7 @@ void CodexBackend::after_handshake(HandshakeWaiter next) {
 }
 
 void CodexBackend::finish_handshake(std::optional<std::string> error) {
-  handshake_ = error ? Handshake::failed : Handshake::done;
-  if (error) handshake_error_ = *error;
-  for (HandshakeWaiter& waiter : std::exchange(handshake_waiters_, {})) waiter(error);
+  handshake_.finish(std::move(error));
 }
 
 void CodexBackend::new_thread(const Operation& op) {

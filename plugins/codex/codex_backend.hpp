@@ -7,6 +7,7 @@
 #include <avenor/sdk/backend.hpp>
 #include <avenor/sdk/frame_reader.hpp>
 #include <avenor/sdk/jsonrpc_peer.hpp>
+#include <avenor/sdk/start_once.hpp>
 #include <functional>
 #include <map>
 #include <optional>
@@ -50,10 +51,8 @@ class CodexBackend : public sdk::Backend {
     sdk::Operation op;
     std::string thread_id, turn_id;
   };
-  enum class Handshake { not_started, running, done, failed };
-  using HandshakeWaiter = std::function<void(const std::optional<std::string>& error)>;
-
-  void after_handshake(HandshakeWaiter next);
+  void after_handshake(sdk::StartOnce::Waiter next);
+  void start_handshake();
   void finish_handshake(std::optional<std::string> error);
   void new_thread(const sdk::Operation& op);
   void resume_thread(const sdk::Operation& op, const std::string& thread_id);
@@ -79,9 +78,7 @@ class CodexBackend : public sdk::Backend {
   NotificationMapper mapper_;
   ApprovalBook approvals_;
 
-  Handshake handshake_ = Handshake::not_started;
-  std::string handshake_error_;
-  std::vector<HandshakeWaiter> handshake_waiters_;
+  sdk::StartOnce handshake_;
 
   std::map<std::string, Thread, std::less<>> threads_;
   std::map<std::string, sdk::Operation> turn_waiters_;  // prompt ops by turn id

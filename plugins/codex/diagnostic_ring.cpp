@@ -1,20 +1,9 @@
 #include "diagnostic_ring.hpp"
 
 #include <algorithm>
+#include <avenor/sdk/utf8_cut.hpp>
 
 namespace avenor::codex {
-
-namespace {
-
-// `line` cut to at most `max` bytes, on a UTF-8 boundary so it stays valid text.
-std::string_view cut(std::string_view line, std::size_t max) {
-  if (line.size() <= max) return line;
-  std::size_t end = max;
-  while (end > 0 && (static_cast<unsigned char>(line[end]) & 0xC0) == 0x80) --end;
-  return line.substr(0, end);
-}
-
-}  // namespace
 
 void DiagnosticRing::note(std::string_view text) {
   while (!text.empty()) {
@@ -29,7 +18,7 @@ void DiagnosticRing::note(std::string_view text) {
 
 void DiagnosticRing::push(std::string_view line) {
   if (capacity_ == 0) return;
-  std::string_view kept = cut(line, kMaxLineBytes);
+  std::string_view kept = sdk::utf8_prefix(line, kMaxLineBytes);
   std::string entry(kept);
   if (kept.size() < line.size()) entry += "...";
   lines_.push_back(std::move(entry));

@@ -1,7 +1,7 @@
 #include "opencode_http_backend.hpp"
 
 #include <avenor/sdk/json.hpp>
-#include <filesystem>
+#include <avenor/sdk/session_dir.hpp>
 #include <stdexcept>
 #include <utility>
 
@@ -33,14 +33,6 @@ constexpr std::chrono::milliseconds kAbortTimeout{5000};
 constexpr std::chrono::milliseconds kPermissionTimeout{10000};
 constexpr std::chrono::milliseconds kNoLimit{0};  // a turn takes as long as it takes
 
-std::string absolute_dir(const std::string& dir) {
-  namespace fs = std::filesystem;
-  std::string s =
-      fs::absolute(dir.empty() ? fs::path(".") : fs::path(dir)).lexically_normal().string();
-  while (s.size() > 1 && s.back() == '/') s.pop_back();
-  return s;
-}
-
 std::string seconds(std::chrono::milliseconds d) { return std::to_string(d.count() / 1000) + "s"; }
 
 }  // namespace
@@ -53,7 +45,7 @@ OpencodeHttpBackend::OpencodeHttpBackend(sdk::Host host, sdk::StartOptions optio
     : Backend(host, std::move(options)),
       limits_(limits),
       managed_(this->options().server_url.empty()),
-      dir_(absolute_dir(this->options().dir)),
+      dir_(sdk::absolute_dir(this->options().dir)),
       client_(host),
       stream_(host, client_, EventStream::TimerIds{kStreamReconnect, kStreamWait},
               [this](const sdk::SseEvent& e) { on_stream_event(e); }) {

@@ -1,20 +1,9 @@
 #include "server_address.hpp"
 
-#include <cctype>
+#include <avenor/sdk/basic_auth.hpp>
 #include <stdexcept>
 
 namespace avenor::opencode_http {
-
-namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
 
 std::string redact_userinfo(std::string_view url) {
   auto scheme_end = url.find("://");
@@ -25,49 +14,6 @@ std::string redact_userinfo(std::string_view url) {
   auto at = authority.rfind('@');
   if (at == std::string_view::npos) return std::string(url);
   return std::string(url.substr(0, start)) + "***@" + std::string(url.substr(start + at + 1));
-}
-
-std::string base64_encode(std::string_view bytes) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    unsigned v = (static_cast<unsigned char>(bytes[i]) << 16) |
-                 (static_cast<unsigned char>(bytes[i + 1]) << 8) |
-                 static_cast<unsigned char>(bytes[i + 2]);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  if (i < bytes.size()) {
-    unsigned v = static_cast<unsigned char>(bytes[i]) << 16;
-    const bool two = i + 1 < bytes.size();
-    if (two) v |= static_cast<unsigned char>(bytes[i + 1]) << 8;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += two ? kAlphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
-std::string percent_decode(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size()) {
-      int hi = hex_value(text[i + 1]), lo = hex_value(text[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out += static_cast<char>(hi * 16 + lo);
-        i += 2;
-        continue;
-      }
-    }
-    out += text[i];
-  }
-  return out;
 }
 
 ServerAddress ServerAddress::parse(std::string_view url) {
@@ -90,13 +36,8 @@ ServerAddress ServerAddress::parse(std::string_view url) {
 
   ServerAddress a;
   if (auto at = authority.rfind('@'); at != std::string_view::npos) {
-    std::string_view info = authority.substr(0, at);
+    a.authorization_ = sdk::basic_authorization(authority.substr(0, at));
     authority = authority.substr(at + 1);
-    auto colon = info.find(':');
-    std::string user = percent_decode(info.substr(0, colon));
-    std::string pass =
-        colon == std::string_view::npos ? std::string() : percent_decode(info.substr(colon + 1));
-    a.authorization_ = "Basic " + base64_encode(user + ":" + pass);
   }
   if (authority.empty() || authority.front() == ':')
     throw std::invalid_argument("opencode server URL has no host: " + describe());

@@ -30,12 +30,6 @@ class ServerAddress {
 // `url` with any userinfo replaced by "***", for messages.
 std::string redact_userinfo(std::string_view url);
 
-// RFC 4648 base64 with padding.
-std::string base64_encode(std::string_view bytes);
-
-// "%40" → "@"; a malformed escape is kept as is.
-std::string percent_decode(std::string_view text);
-
 // §2.1: with a server URL the working directory is the server's, so only an
 // empty --dir or "." is accepted.
 bool dir_allowed_with_url(std::string_view dir);

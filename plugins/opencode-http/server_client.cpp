@@ -1,16 +1,15 @@
 #include "server_client.hpp"
 
 #include <avenor/sdk/json.hpp>
+#include <avenor/sdk/utf8_cut.hpp>
 #include <utility>
 
 namespace avenor::opencode_http {
 
 std::string http_status_error(std::string_view what, int status, std::string_view body) {
-  std::size_t end = std::min(body.size(), ServerClient::kMaxErrorBody);
-  while (end < body.size() && end > 0 && (static_cast<unsigned char>(body[end]) & 0xC0) == 0x80)
-    --end;
+  std::string_view shown = sdk::utf8_prefix(body, ServerClient::kMaxErrorBody);
   std::string text = std::string(what) + ": HTTP " + std::to_string(status);
-  if (end > 0) text += ": " + std::string(body.substr(0, end));
+  if (!shown.empty()) text += ": " + std::string(shown);
   return text;
 }
 

@@ -1,20 +1,12 @@
 #include "launch.hpp"
 
-#include <filesystem>
+#include <avenor/sdk/session_dir.hpp>
 
 namespace avenor::pi {
 
 std::string pi_thinking_level(std::string_view avenor_level) {
   if (avenor_level == "max") return "xhigh";
   return std::string(avenor_level);
-}
-
-std::string absolute_dir(const std::string& dir) {
-  namespace fs = std::filesystem;
-  std::string s =
-      fs::absolute(dir.empty() ? fs::path(".") : fs::path(dir)).lexically_normal().string();
-  while (s.size() > 1 && s.back() == '/') s.pop_back();
-  return s;
 }
 
 sdk::LaunchSpec launch_spec(const sdk::StartOptions& options) {
@@ -28,7 +20,7 @@ sdk::LaunchSpec launch_spec(const sdk::StartOptions& options) {
     spec.argv.push_back("--thinking");
     spec.argv.push_back(pi_thinking_level(options.thinking));
   }
-  spec.cwd = absolute_dir(options.dir);
+  spec.cwd = sdk::absolute_dir(options.dir);
   // §6.5: close stdin, wait 5 s, kill. pi exits on its own at stdin EOF.
   spec.eof_grace = kCloseGrace;
   // An inherited PI_AGENT would name the parent's agent, not this run's.

@@ -23,7 +23,4 @@ sdk::LaunchSpec launch_spec(const sdk::StartOptions& options);
 // avenor's `max` is sent as pi's highest level, `xhigh`.
 std::string pi_thinking_level(std::string_view avenor_level);
 
-// `dir` as an absolute, normalized path without a trailing slash ("" = cwd).
-std::string absolute_dir(const std::string& dir);
-
 }  // namespace avenor::pi

@@ -1,6 +1,7 @@
 #include "pi_backend.hpp"
 
 #include <avenor/sdk/json.hpp>
+#include <avenor/sdk/utf8_cut.hpp>
 
 #include "event_mapper.hpp"
 #include "launch.hpp"
@@ -11,18 +12,7 @@ namespace avenor::pi {
 namespace json = sdk::json;
 using boost::json::object;
 
-namespace {
-
-// Enough of a bad line to recognize it in a log; cut on a UTF-8 boundary.
-std::string excerpt(std::string_view line) {
-  constexpr std::size_t kMax = 200;
-  if (line.size() <= kMax) return std::string(line);
-  std::size_t end = kMax;
-  while (end > 0 && (static_cast<unsigned char>(line[end]) & 0xC0) == 0x80) --end;
-  return std::string(line.substr(0, end)) + "...";
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::string session_id_from_state(const object& response) {
   const object* data = json::find_object(response, "data");
@@ -82,13 +72,13 @@ void PiBackend::handle_line(const std::string& line) {
   } catch (const std::exception& e) {
     // One bad line does not desynchronize a line protocol: report and go on.
     host().log(sdk::LogLevel::warn, "pi: skipping a stdout line that is not JSON (" +
-                                        std::string(e.what()) + "): " + excerpt(line));
+                                        std::string(e.what()) + "): " + sdk::excerpt(line));
     return;
   }
   const object* message = parsed.if_object();
   if (!message) {
     host().log(sdk::LogLevel::warn,
-               "pi: skipping a stdout line that is not a JSON object: " + excerpt(line));
+               "pi: skipping a stdout line that is not a JSON object: " + sdk::excerpt(line));
     return;
   }
   const std::string type = json::string_or(*message, "type");

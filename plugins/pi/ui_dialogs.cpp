@@ -2,6 +2,7 @@
 
 #include <avenor/sdk/json.hpp>
 #include <avenor/sdk/option_kinds.hpp>
+#include <avenor/sdk/utf8_cut.hpp>
 
 namespace avenor::pi {
 
@@ -40,9 +41,7 @@ array select_options(const object& request) {
 boost::json::value capped_input(const boost::json::value& args) {
   std::string text = json::dump(args);
   if (text.size() <= kMaxDialogInputBytes) return args;
-  std::size_t end = kMaxDialogInputBytes;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-  return boost::json::string(text.substr(0, end) + "...");
+  return boost::json::string(sdk::excerpt(text, kMaxDialogInputBytes));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <avenor/sdk/basic_auth.hpp>
 #include <avenor/sdk/json.hpp>
 #include <memory>
 #include <stdexcept>
@@ -135,7 +136,7 @@ TEST_F(OpencodeHttpBackendTest, UserinfoBecomesAnAuthorizationHeaderOnEveryReque
   start(url_options("http://opencode:s3cret@127.0.0.1:4096/"));
   for (const Call& c : fake.calls) {
     EXPECT_EQ(c.url().find("s3cret"), std::string::npos) << c.url();
-    EXPECT_EQ(c.header("authorization"), "Basic " + oh::base64_encode("opencode:s3cret"));
+    EXPECT_EQ(c.header("authorization"), "Basic " + avenor::sdk::base64_encode("opencode:s3cret"));
   }
   EXPECT_EQ(stream().url(), "http://127.0.0.1:4096/event");
   EXPECT_TRUE(stream().stream());

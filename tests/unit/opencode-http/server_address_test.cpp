@@ -2,15 +2,16 @@
 
 #include <gtest/gtest.h>
 
+#include <avenor/sdk/basic_auth.hpp>
 #include <stdexcept>
 
 namespace {
 
-using avenor::opencode_http::base64_encode;
 using avenor::opencode_http::dir_allowed_with_url;
-using avenor::opencode_http::percent_decode;
 using avenor::opencode_http::redact_userinfo;
 using avenor::opencode_http::ServerAddress;
+using avenor::sdk::base64_encode;
+using avenor::sdk::percent_decode;
 
 TEST(ServerAddress, PlainUrl) {
   auto a = ServerAddress::parse("http://127.0.0.1:4096");

@@ -9,6 +9,9 @@
 #include <avenor/sdk/json.hpp>
 #include <avenor/sdk/jsonrpc_peer.hpp>
 #include <avenor/sdk/option_kinds.hpp>
+#include <avenor/sdk/session_dir.hpp>
+#include <avenor/sdk/start_once.hpp>
+#include <avenor/sdk/utf8_cut.hpp>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -66,15 +69,6 @@ inline std::optional<std::string_view> event_for_update(std::string_view kind) {
   return std::nullopt;
 }
 
-// `dir` as an absolute, normalized path without a trailing slash ("" = cwd).
-inline std::string absolute_dir(const std::string& dir) {
-  namespace fs = std::filesystem;
-  std::string s =
-      fs::absolute(dir.empty() ? fs::path(".") : fs::path(dir)).lexically_normal().string();
-  while (s.size() > 1 && s.back() == '/') s.pop_back();
-  return s;
-}
-
 }  // namespace acp
 
 class AcpBackend : public Backend {
@@ -82,7 +76,7 @@ class AcpBackend : public Backend {
   AcpBackend(Host host, StartOptions options, AcpProfile profile)
       : Backend(host, std::move(options)),
         profile_(std::move(profile)),
-        dir_(acp::absolute_dir(this->options().dir)),
+        dir_(absolute_dir(this->options().dir)),
         rpc_([this](std::string_view bytes) { this->host().write(bytes); }) {
     rpc_.on_notification(
         "session/update",
@@ -210,27 +204,15 @@ class AcpBackend : public Backend {
     explicit operator bool() const { return error.empty(); }
   };
 
-  enum class Handshake { not_started, running, done, failed };
-  using HandshakeWaiter = std::function<void(const std::optional<std::string>& error)>;
-
   // --- handshake ------------------------------------------------------------
 
   // Runs `next` once initialize (and authenticate) finished, starting them on
   // first use; every start_session after the first shares the same handshake.
-  void after_handshake(HandshakeWaiter next) {
-    switch (handshake_) {
-      case Handshake::done:
-        return next(std::nullopt);
-      case Handshake::failed:
-        return next(handshake_error_);
-      case Handshake::running:
-        waiters_.push_back(std::move(next));
-        return;
-      case Handshake::not_started:
-        break;
-    }
-    handshake_ = Handshake::running;
-    waiters_.push_back(std::move(next));
+  void after_handshake(StartOnce::Waiter next) {
+    handshake_.after(std::move(next), [this] { start_handshake(); });
+  }
+
+  void start_handshake() {
     boost::json::object params{
         {"protocolVersion", 1},
         {"clientCapabilities",
@@ -249,11 +231,7 @@ class AcpBackend : public Backend {
     });
   }
 
-  void finish_handshake(std::optional<std::string> error) {
-    handshake_ = error ? Handshake::failed : Handshake::done;
-    if (error) handshake_error_ = *error;
-    for (HandshakeWaiter& waiter : std::exchange(waiters_, {})) waiter(error);
-  }
+  void finish_handshake(std::optional<std::string> error) { handshake_.finish(std::move(error)); }
 
   // --- sessions -------------------------------------------------------------
 
@@ -416,24 +394,12 @@ class AcpBackend : public Backend {
     return text;
   }
 
-  // Enough of a bad frame to recognize it in a log, not the whole thing; cut
-  // on a UTF-8 boundary so the message stays valid text.
-  static std::string excerpt(std::string_view frame) {
-    constexpr std::size_t kMax = 200;
-    if (frame.size() <= kMax) return std::string(frame);
-    std::size_t end = kMax;
-    while (end > 0 && (static_cast<unsigned char>(frame[end]) & 0xC0) == 0x80) --end;
-    return std::string(frame.substr(0, end)) + "...";
-  }
-
   AcpProfile profile_;
   std::string dir_;
   FrameReader reader_;
   JsonRpcPeer rpc_;
 
-  Handshake handshake_ = Handshake::not_started;
-  std::string handshake_error_;
-  std::vector<HandshakeWaiter> waiters_;
+  StartOnce handshake_;
 
   std::set<std::string, std::less<>> sessions_;           // created or resumed here
   std::map<std::string, PendingPermission> permissions_;  // by request_id (id as text)
