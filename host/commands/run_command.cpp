@@ -19,6 +19,10 @@
 #include "events/event_writer.hpp"
 #include "http_debug/http_debug_server.hpp"
 #include "http_debug/run_debug_target.hpp"
+#include "loop/engine_phase_runner.hpp"
+#include "loop/loop_config.hpp"
+#include "loop/loop_runner.hpp"
+#include "loop/work_tree.hpp"
 #include "plugin_host/plugin_catalog.hpp"
 #include "run/model_lookup.hpp"
 #include "run/run_engine.hpp"
@@ -93,23 +97,39 @@ std::string environment(const char* name) {
   return v ? v : "";
 }
 
+// How the run ended, as the sentinel and the exit code tell it.
+struct RunEnd {
+  int exit_code = 1;
+  std::string session_id;
+  std::string stop_reason;   // empty: derived from the exit code
+  std::string reason_label;  // REASON= of a BLOCKED sentinel
+};
+
+// The loop file with a --prompt/--prompt-file as its "(initial)" pre phase.
+LoopConfig prepare_loop(const std::string& path, const std::string& prompt, bool has_prompt) {
+  LoopConfig config = *load_loop_config(path);
+  if (has_prompt) insert_initial_phase(config, prompt);
+  return config;
+}
+
 // Writes the sentinel (when asked for) and passes the exit code through.
 class Finisher {
  public:
   Finisher(const RunOptions& o, std::ostream& err) : o_(o), err_(err) {}
 
-  int finish(int exit_code, const std::string& session_id, const std::string& stop_reason) {
+  int finish(int exit_code, const std::string& session_id, const std::string& stop_reason,
+             const std::string& reason_label = {}) {
     if (!o_.sentinel_file.empty()) {
       SentinelInfo info{exit_code, session_id,
                         stop_reason.empty() ? stop_reason_for_exit(exit_code) : stop_reason,
-                        o_.run_id, ""};
+                        o_.run_id, reason_label};
       write_sentinel(o_.sentinel_file, info, err_);
     }
     return exit_code;
   }
-  int fail(const std::string& message) {
+  int fail(const std::string& message, const std::string& stop_reason = {}) {
     err_ << "avenor: " << message << "\n";
-    return finish(1, "", "");
+    return finish(1, "", stop_reason);
   }
 
  private:
@@ -226,8 +246,16 @@ int run_main(const std::vector<std::string>& args, std::ostream& err) {
       err << "avenor: " << e.what() << "\n";  // the run continues with no model
     }
   }
-  if (!o.loop_file.empty()) return done.fail("--loop-file: the loop runner is not built yet");
-  if (o.parked_timeout) return done.fail("--parked-timeout: parked mode is not built yet");
+  std::optional<LoopConfig> loop;
+  if (!o.loop_file.empty()) {
+    try {
+      loop = prepare_loop(o.loop_file, prompt, !o.prompt.empty() || !o.prompt_file.empty());
+    } catch (const std::exception& e) {
+      return done.fail(std::string("load loop config: ") + e.what(), "error");
+    }
+  } else if (o.parked_timeout) {  // ignored with --loop-file (cli.md §3.1)
+    return done.fail("--parked-timeout: parked mode is not built yet");
+  }
 
   RunSetup setup{o, *backend, prompt, server_url, model, permission_base};
   EventPipeline events(*writer, control ? &*control : nullptr);
@@ -251,15 +279,26 @@ int run_main(const std::vector<std::string>& args, std::ostream& err) {
     });
   }
 
-  RunOutcome outcome;
-  asio::co_spawn(io, engine.run(), [&](std::exception_ptr ex, RunOutcome r) {
+  EnginePhaseRunner phases(engine);
+  GitWorkTree tree(io, o.dir);
+  auto drive = [&]() -> asio::awaitable<RunEnd> {
+    if (!loop) {
+      RunOutcome r = co_await engine.run();
+      co_return RunEnd{r.exit_code, r.session_id, r.synthetic ? r.stop_reason : std::string(), {}};
+    }
+    LoopOutcome r = co_await LoopRunner(phases, tree, o.run_id, o.dir).run(*loop);
+    co_return RunEnd{r.exit_code, r.session_id, r.stop_reason,
+                     r.exit_reason == "abort" ? r.exit_label : std::string()};
+  };
+  RunEnd outcome;
+  asio::co_spawn(io, drive(), [&](std::exception_ptr ex, RunEnd r) {
     if (ex) {
       try {
         std::rethrow_exception(ex);
       } catch (const std::exception& e) {
-        err << "avenor: " << e.what() << "\n";
+        err << "avenor: " << (loop ? "loop run: " : "") << e.what() << "\n";
       }
-      r = RunOutcome{};
+      r = RunEnd{1, {}, loop ? "error" : "", {}};
     }
     outcome = std::move(r);
     signals.cancel();
@@ -275,8 +314,8 @@ int run_main(const std::vector<std::string>& args, std::ostream& err) {
   } catch (const std::exception& e) {
     err << "avenor: sync event stream: " << e.what() << "\n";
   }
-  return done.finish(outcome.exit_code, outcome.session_id,
-                     outcome.synthetic ? outcome.stop_reason : std::string());
+  return done.finish(outcome.exit_code, outcome.session_id, outcome.stop_reason,
+                     outcome.reason_label);
 }
 
 }  // namespace avenor::host

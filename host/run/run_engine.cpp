@@ -166,18 +166,23 @@ void RunEngine::write_error(const std::string& source, const std::string& messag
   write(e);
 }
 
-asio::awaitable<RunOutcome> RunEngine::run() {
+asio::awaitable<RunOutcome> RunEngine::run_phase(std::string prompt, std::string resume) {
   const auto& o = setup_.options;
-  std::string resume = o.resume;
   RunOutcome last;
   last.session_id = resume;
+  DirectiveMark directive;
+  auto stopped = [&] {
+    const char* reason = reason_for(*stop_cause_);
+    return RunOutcome{exit_code_for_stop_reason(reason), last.session_id, reason, true, directive};
+  };
   for (int attempt = 1;; ++attempt) {
-    if (stop_cause_) {
-      last = RunOutcome{exit_code_for_stop_reason(reason_for(*stop_cause_)), last.session_id,
-                        reason_for(*stop_cause_), true};
-      break;
-    }
-    last = co_await run_attempt(attempt, resume);
+    if (stop_cause_) co_return stopped();
+    last = co_await run_attempt(attempt, prompt, resume);
+    // Across retries (events.md §9.3): a non-retryable attempt's directive
+    // stands; a failed one may only raise what was seen before.
+    if (last.exit_code != 1 || last.directive.directive > directive.directive)
+      directive = last.directive;
+    last.directive = directive;
     if (last.exit_code != 1 || attempt > o.max_retries || last.stop_reason == "session_id_conflict")
       break;
     if (!last.session_id.empty()) resume = last.session_id;  // retries resume the failed session
@@ -191,11 +196,7 @@ asio::awaitable<RunOutcome> RunEngine::run() {
                         setup_.permission_base.value_or(derive_permission_base(o.sentinel_file)),
                         err_);
     auto delay = std::chrono::seconds(std::min(1 << std::min(attempt, 5), 30));
-    if (!co_await backoff(delay)) {
-      last = RunOutcome{exit_code_for_stop_reason(reason_for(*stop_cause_)), last.session_id,
-                        reason_for(*stop_cause_), true};
-      break;
-    }
+    if (!co_await backoff(delay)) co_return stopped();
   }
   co_return last;
 }
@@ -214,8 +215,10 @@ asio::awaitable<bool> RunEngine::backoff(std::chrono::seconds delay) {
   }
 }
 
-asio::awaitable<RunOutcome> RunEngine::run_attempt(int attempt, const std::string& resume_id) {
+asio::awaitable<RunOutcome> RunEngine::run_attempt(int attempt, const std::string& prompt,
+                                                   const std::string& resume_id) {
   const unsigned gen = ++generation_;
+  markers_ = MarkerScanner{};  // directives are counted per attempt
   if (control_) control_->snapshot().set_retry(attempt, setup_.options.max_retries);
   mailbox_.erase_if(
       [](const RunMessage& m) { return !std::holds_alternative<InterruptMessage>(m); });
@@ -251,7 +254,7 @@ asio::awaitable<RunOutcome> RunEngine::run_attempt(int attempt, const std::strin
   if (!create_error.empty()) {
     err_ << "avenor: create provider: " << create_error << "\n";
     if (conn) co_await close_connection(*conn);
-    co_return RunOutcome{1, resume_id, "", false};
+    co_return RunOutcome{1, resume_id, "", false, {}};
   }
 
   object params;
@@ -264,8 +267,11 @@ asio::awaitable<RunOutcome> RunEngine::run_attempt(int attempt, const std::strin
   for (;;) {
     if (stop_cause_) {
       co_await close_connection(*conn);
-      co_return RunOutcome{exit_code_for_stop_reason(reason_for(*stop_cause_)), resume_id,
-                           reason_for(*stop_cause_), true};
+      co_return RunOutcome{exit_code_for_stop_reason(reason_for(*stop_cause_)),
+                           resume_id,
+                           reason_for(*stop_cause_),
+                           true,
+                           {}};
     }
     auto msg = co_await mailbox_.pop();
     if (auto* done = std::get_if<OperationDoneMessage>(&msg)) {
@@ -273,7 +279,7 @@ asio::awaitable<RunOutcome> RunEngine::run_attempt(int attempt, const std::strin
       if (!done->result.ok()) {
         err_ << "avenor: start session: " << done->result.error << "\n";
         co_await close_connection(*conn);
-        co_return RunOutcome{1, resume_id, "", false};
+        co_return RunOutcome{1, resume_id, "", false, {}};
       }
       if (const auto* r = done->result.value.if_object())
         session_id = json::string_or(*r, "session_id");
@@ -287,7 +293,7 @@ asio::awaitable<RunOutcome> RunEngine::run_attempt(int attempt, const std::strin
 
   // Control clients steer the session between turns (cli.md §3.5 step 4):
   // an interrupt first, then queued prompts only after a successful turn.
-  std::string text = setup_.prompt;
+  std::string text = prompt;
   if (interrupt_text_) text = *std::exchange(interrupt_text_, std::nullopt);
   TurnResult turn;
   for (;;) {
@@ -303,7 +309,8 @@ asio::awaitable<RunOutcome> RunEngine::run_attempt(int attempt, const std::strin
     }
   }
   co_await close_connection(*conn);
-  co_return RunOutcome{turn.exit_code, session_id, turn.stop_reason, turn.synthetic};
+  co_return RunOutcome{turn.exit_code, session_id, turn.stop_reason, turn.synthetic,
+                       markers_.directive()};
 }
 
 asio::awaitable<void> RunEngine::close_connection(BackendConnection& conn) {

@@ -41,6 +41,7 @@ struct RunOutcome {
   std::string session_id;
   std::string stop_reason;  // the last turn's stop reason; may be empty
   bool synthetic = false;   // stop_reason came from a cancel or timeout, not the backend
+  DirectiveMark directive;  // loop markers seen, merged across retries (events.md §9.3)
 };
 
 class RunEngine : public RunCommands {
@@ -48,10 +49,20 @@ class RunEngine : public RunCommands {
   RunEngine(boost::asio::io_context& io, RunSetup setup, EventPipeline& events, std::ostream& err);
   ~RunEngine() override;
 
-  boost::asio::awaitable<RunOutcome> run();
+  // The single-run path: the prompt of the setup, resuming --resume.
+  boost::asio::awaitable<RunOutcome> run() {
+    return run_phase(setup_.prompt, setup_.options.resume);
+  }
+
+  // Attempts and retries of one prompt (cli.md §3.4); a loop phase is one call.
+  boost::asio::awaitable<RunOutcome> run_phase(std::string prompt, std::string resume_id);
 
   // Stops the run from outside (signal, overall timeout). Safe at any time.
   void interrupt(StopCause cause);
+  // Why the run was stopped from outside, if it was.
+  std::optional<StopCause> stop_cause() const { return stop_cause_; }
+  // Writes an event stamped like every other (the loop runner's own events).
+  void write_event(boost::json::object event) { write(std::move(event)); }
 
   // RunCommands: what control clients may ask (control.md §6).
   void cancel() override { interrupt(StopCause::cancelled); }
@@ -79,7 +90,8 @@ class RunEngine : public RunCommands {
     bool answer_queued = false;
   };
 
-  boost::asio::awaitable<RunOutcome> run_attempt(int attempt, const std::string& resume_id);
+  boost::asio::awaitable<RunOutcome> run_attempt(int attempt, const std::string& prompt,
+                                                 const std::string& resume_id);
   boost::asio::awaitable<TurnResult> run_turn(BackendConnection& conn,
                                               const std::string& session_id,
                                               const std::string& text);

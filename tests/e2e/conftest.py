@@ -2,6 +2,8 @@
 
 * ``avenor``       path of the avenor binary (env AVENOR_BIN)
 * ``fake_agent``   path of the fake ACP agent (env AVENOR_FAKE_ACP_AGENT)
+* ``fake``         factory: ``fake(script, env_extra=None)`` -> fake_run.FakeRun; kills
+                   anything left running after the test
 * ``model_server`` factory: ``model_server({"steps": [...]})`` starts a scripted
                    fake model (tests/model_server) that is stopped after the test.
 
@@ -12,6 +14,7 @@ with a clear message (only missing *peers* skip, via peers.require_peer).
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -20,6 +23,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import peers  # noqa: E402  (needs the sys.path entry above)
+from fake_run import FakeRun, process_alive  # noqa: E402
 
 
 def _binary_from_env(var: str, what: str) -> str:
@@ -57,3 +61,26 @@ def model_server(tmp_path):
     yield start
     for srv in started:
         srv.stop()
+
+
+@pytest.fixture
+def fake(avenor, fake_agent, tmp_path):
+    """Factory: fake(script, env_extra=None) -> FakeRun."""
+    made: list[FakeRun] = []
+
+    def make(script: dict, env_extra: dict | None = None) -> FakeRun:
+        run = FakeRun(avenor, tmp_path, script, env_extra)
+        made.append(run)
+        return run
+
+    yield make
+    for run in made:  # never leave a hung avenor or agent behind a failed test
+        if run.proc is not None and run.proc.proc.poll() is None:
+            run.proc.proc.kill()
+            run.proc.proc.wait()
+        for pid in run.agent_pids():
+            if process_alive(pid):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass

@@ -166,12 +166,18 @@ struct Script {
   std::map<std::string, bj::value, std::less<>> results;       // method -> result override
   std::map<std::string, std::int64_t, std::less<>> delay_ms;   // method -> delay before answer
   std::vector<Actions> turns;
+  // Turns chosen by the prompt's text: the first entry whose `contains` occurs
+  // in it wins over `turns` (loop phases start a new agent per phase).
+  std::vector<std::pair<std::string, Actions>> by_prompt;
   bool ignore_cancel = false;
   bool ignore_eof = false;
   bool ignore_sigterm = false;
 
-  // The actions for the index-th prompt: the last turn repeats; nullptr without turns.
-  const Actions* turn(std::size_t index) const {
+  // The actions for the index-th prompt: a by_prompt match, else turns[index]
+  // (the last turn repeats); nullptr without either.
+  const Actions* turn(std::size_t index, std::string_view prompt) const {
+    for (const auto& [needle, actions] : by_prompt)
+      if (prompt.find(needle) != std::string_view::npos) return &actions;
     if (turns.empty()) return nullptr;
     return &turns[std::min(index, turns.size() - 1)];
   }
@@ -222,6 +228,20 @@ class ScriptLoader {
         const bj::array& turns = array(value, where);
         for (std::size_t i = 0; i < turns.size(); ++i) {
           script.turns.push_back(actions(turns[i], where + "[" + std::to_string(i) + "]"));
+        }
+      } else if (key == "by_prompt") {
+        const bj::array& entries = array(value, where);
+        for (std::size_t i = 0; i < entries.size(); ++i) {
+          const std::string at = where + "[" + std::to_string(i) + "]";
+          const bj::object& entry = object(entries[i], at);
+          for (const auto& [k, v] : entry)
+            if (k != "contains" && k != "turn")
+              throw ScriptError("unknown key \"" + at + "." + std::string(k) + "\"");
+          const auto* contains = entry.if_contains("contains");
+          const auto* turn = entry.if_contains("turn");
+          if (!contains || !turn) throw ScriptError(at + ": needs \"contains\" and \"turn\"");
+          script.by_prompt.emplace_back(string(*contains, at + ".contains"),
+                                        actions(*turn, at + ".turn"));
         }
       } else if (key == "ignore_cancel") {
         script.ignore_cancel = boolean(value, where);
@@ -604,7 +624,7 @@ class Agent {
                method == "session/set_config_option" || method == "session/set_mode") {
       send_result(id, bj::object{});
     } else if (method == "session/prompt") {
-      play_turn(id, sj::string_or(params, "sessionId", script_.session_id));
+      play_turn(id, sj::string_or(params, "sessionId", script_.session_id), prompt_text(params));
     } else {
       send_error(id, -32601, "Method not found: " + method);
     }
@@ -625,9 +645,18 @@ class Agent {
 
   // --- turns -------------------------------------------------------------------------------
 
-  void play_turn(const bj::value& id, std::string session_id) {
+  // The text blocks of a session/prompt, joined.
+  static std::string prompt_text(const bj::object& params) {
+    std::string text;
+    if (const auto* blocks = params.if_contains("prompt"); blocks && blocks->is_array())
+      for (const auto& b : blocks->get_array())
+        if (b.is_object()) text += sj::string_or(b.get_object(), "text");
+    return text;
+  }
+
+  void play_turn(const bj::value& id, std::string session_id, const std::string& prompt) {
     turn_ = Turn{id, std::move(session_id)};
-    if (const Actions* actions = script_.turn(prompts_++)) run_actions(*actions);
+    if (const Actions* actions = script_.turn(prompts_++, prompt)) run_actions(*actions);
     if (!turn_->responded) {
       respond(bj::object{{"stopReason", turn_->cancelled ? "cancelled" : "end_turn"}});
     }
