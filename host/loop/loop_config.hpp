@@ -38,11 +38,17 @@ class LoopConfigError : public std::runtime_error {
 // resolved but not loaded (their `nested` stays null). Throws LoopConfigError.
 LoopConfig parse_loop_file(const std::filesystem::path& file);
 
-// parse_loop_file plus every nested loop file, recursively; a file that
-// includes itself (directly or not) is an error. Throws LoopConfigError.
+// parse_loop_file plus every nested loop file, recursively, each resolved
+// against the directory of the file naming it; a file nested twice is loaded
+// once and shared. A file that includes itself (directly or not) is an error:
+// "loop config: phase[name X]: loop_file <path>: nested loop_file cycle: a.json
+// -> b.yaml -> a.json". A nested file's error is prefixed with the phase that
+// names it: "loop config: phase[name X]: loop_file <path>: <inner error>".
+// Throws LoopConfigError.
 std::shared_ptr<const LoopConfig> load_loop_config(const std::filesystem::path& file);
 
 // `--prompt` alongside `--loop-file`: the implicit first pre phase "(initial)".
+// The prompt is a template too; a bad one throws LoopConfigError.
 void insert_initial_phase(LoopConfig& config, const std::string& prompt);
 
 }  // namespace avenor::host

@@ -1,0 +1,14 @@
+// Reading a whole file with the errno of a failure kept, so callers can say
+// "read <path>: No such file or directory" in their own words.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace avenor::host {
+
+// The file's bytes. Throws std::system_error (generic category, errno) when it
+// cannot be opened or read; reading a directory fails with EISDIR.
+std::string read_file(const std::filesystem::path& path);
+
+}  // namespace avenor::host
