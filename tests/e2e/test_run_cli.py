@@ -258,9 +258,8 @@ def test_double_dash_ends_flags(avenor, env, tmp_path):
 # ---------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("args,flag", [
-    (["--loop-file", "loop.yaml"], "loop-file"),
-    (["--prompt", "p", "--loop-file", "loop.yaml"], "loop-file"),
-], ids=["loop-file", "loop-file-with-prompt"])
+    (["--prompt", "p", "--parked-timeout", "1s"], "parked-timeout"),
+], ids=["parked-timeout"])
 def test_not_built_yet_features_fail_clearly(avenor, env, tmp_path, args, flag):
     sentinel = tmp_path / "run.done"
     r = avenor_cmd(avenor, ["run", "--sentinel-file", str(sentinel), "--run-id", RUN_ID, *args],

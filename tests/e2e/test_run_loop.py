@@ -433,3 +433,68 @@ def test_control_cancel_mid_loop(fake, avenor):
     assert (end["exit_reason"], end["iterations_completed"]) == ("cancelled", 0)
     assert phase_end(f, "review", 1)["stop_reason"] == "cancelled"
     assert f.files.sentinel_lines()[0] == "KILLED"
+
+
+# ---------------------------------------------------------------------------------------------
+# Config errors through `avenor run` (each message's full table: test_verify_cli.py)
+# ---------------------------------------------------------------------------------------------
+
+BAD_CONFIGS = [
+    ({}, "loop config: at least one of pre or loop must be non-empty"),
+    ({"max_iterations": -1, "loop": [phase("a")]},
+     "loop config: max_iterations must be >= 1 when loop phases are present"),
+    ({"loop": [{"prompt": "x"}]}, "loop config: loop phase[index 0]: name must not be empty"),
+    ({"loop": [{"name": "a"}]},
+     "loop config: phase[name a]: prompt must not be empty (set prompt, prompt_file, or loop_file)"),
+    ({"loop": [phase("a"), phase("a")]}, 'loop config: duplicate phase name: "a"'),
+    ({"loop": [phase("a", model="x/y")]},
+     "loop config: phase[name a]: model is not supported in loop configs"),
+    ({"loop": [phase("a")], "extra": 1}, 'loop config: unknown field "extra"'),
+    ({"loop": [{"name": "a", "prompt": "{{.Itration}}"}]},
+     "loop config: phase[name a]: prompt: template: line 1: unknown field .Itration"),
+    ({"loop": [{"name": "a", "loop_file": "loop.json"}]}, "nested loop_file cycle"),
+]
+
+
+@pytest.mark.parametrize("config,message", BAD_CONFIGS,
+                         ids=[m.split(": ")[-1][:40] for _, m in BAD_CONFIGS])
+def test_bad_config_fails_before_anything_runs(fake, config, message):
+    f = fake({})
+    assert run_loop(f, config) == 1
+    line = f.stderr().splitlines()[0]
+    assert line.startswith("avenor: load loop config: loop config: ") and message in line, f.stderr()
+    assert f.files.sentinel_lines() == ["FAILED", "SESSION=", "STOP_REASON=error", "EXIT_CODE=1",
+                                        f"RUN={RUN_ID}"]
+    assert f.agent_pids() == [], "an agent was started for a bad loop file"
+    assert f.events() == []
+
+
+def test_missing_loop_file(fake):
+    f = fake({})
+    assert f.run("--loop-file", str(f.tmp / "nope.yaml")) == 1
+    assert f.stderr().startswith("avenor: load loop config: loop config: read "), f.stderr()
+    assert "No such file or directory" in f.stderr()
+    assert "STOP_REASON=error" in f.files.sentinel_lines()
+
+
+def test_yaml_and_toml_loop_files_run(fake):
+    f = fake({"by_prompt": [when("P:check I:2", {"chunk": "[loop: exit]\n"})]})
+    (f.tmp / "loop.yaml").write_text(
+        "max_iterations: 3\nloop:\n  - name: check\n    prompt: 'P:{{.Phase}} I:{{.Iteration}}'\n")
+    assert f.run("--loop-file", str(f.tmp / "loop.yaml")) == 0, f.stderr()
+    assert prompts_sent(f) == ["P:check I:1", "P:check I:2"]
+    (f.tmp / "loop.toml").write_text(
+        "max_iterations = 3\n[[loop]]\nname = \"check\"\nprompt = \"P:{{.Phase}} I:{{.Iteration}}\"\n")
+    f.record.write_text("")
+    assert f.run("--loop-file", str(f.tmp / "loop.toml")) == 0, f.stderr()
+    assert prompts_sent(f) == ["P:check I:1", "P:check I:2"]
+
+
+def test_prompt_file_is_relative_to_the_config(fake):
+    f = fake({})
+    (f.tmp / "cfg" / "prompts").mkdir(parents=True)
+    (f.tmp / "cfg" / "prompts" / "fix.md").write_text("fix it, round {{.Iteration}}\n")
+    (f.tmp / "cfg" / "loop.json").write_text(json.dumps(
+        {"max_iterations": 1, "loop": [{"name": "fix", "prompt_file": "prompts/fix.md"}]}))
+    assert f.run("--loop-file", str(f.tmp / "cfg" / "loop.json")) == 0, f.stderr()
+    assert prompts_sent(f) == ["fix it, round 1\n"]
