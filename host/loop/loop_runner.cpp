@@ -14,10 +14,22 @@ const char* kind_name(int kind) {
   return kNames[kind];
 }
 
+// Whether any prompt of this loop file shows a git-derived field; without
+// one there is no reason to run git at all.
+bool uses_git(const LoopConfig& config) {
+  for (const auto* group : {&config.pre, &config.loop, &config.post})
+    for (const auto& phase : *group)
+      for (auto field : {&TemplateValues::prev_phase_commit, &TemplateValues::diff_stat,
+                         &TemplateValues::changed_files})
+        if (phase.prompt.uses(field)) return true;
+  return false;
+}
+
 }  // namespace
 
 struct LoopRunner::Frame {
   const LoopConfig& config;
+  bool tracks_git = false;
   std::string prev_commit;  // HEAD after the last phase (or at loop start)
   int iterations_completed = 0;
   std::string last_session_id;
@@ -37,8 +49,10 @@ asio::awaitable<PhaseResult> LoopRunner::run_one(Frame& frame, const LoopPhase& 
     values.max_iterations = frame.config.max_iterations;
     values.work_dir = work_dir_;
     values.prev_phase_commit = frame.prev_commit;
-    values.diff_stat = co_await tree_.diff_stat(frame.prev_commit);
-    values.changed_files = co_await tree_.changed_files(frame.prev_commit);
+    if (phase.prompt.uses(&TemplateValues::diff_stat))
+      values.diff_stat = co_await tree_.diff_stat(frame.prev_commit);
+    if (phase.prompt.uses(&TemplateValues::changed_files))
+      values.changed_files = co_await tree_.changed_files(frame.prev_commit);
     prompt = phase.prompt.render(values);
   }
   phases_.write_event(object{{"event", "avenor.phase.start"},
@@ -72,7 +86,7 @@ asio::awaitable<PhaseResult> LoopRunner::run_one(Frame& frame, const LoopPhase& 
   }
   phases_.write_event(std::move(end));
   frame.last_session_id = result.session_id;
-  frame.prev_commit = co_await tree_.head();
+  if (frame.tracks_git) frame.prev_commit = co_await tree_.head();
   co_return result;
 }
 
@@ -129,13 +143,13 @@ asio::awaitable<std::optional<LoopOutcome>> LoopRunner::run_group(
 }
 
 asio::awaitable<LoopOutcome> LoopRunner::run(const LoopConfig& config) {
-  Frame frame{config, {}, 0, {}};
+  Frame frame{config, uses_git(config), {}, 0, {}};
   phases_.write_event(object{{"event", "avenor.loop.start"},
                              {"max_iterations", config.max_iterations},
                              {"pre_phase_count", config.pre.size()},
                              {"loop_phase_count", config.loop.size()},
                              {"post_phase_count", config.post.size()}});
-  frame.prev_commit = co_await tree_.head();
+  if (frame.tracks_git) frame.prev_commit = co_await tree_.head();
 
   if (auto done = co_await run_group(frame, config.pre, PhaseKind::pre)) co_return *done;
   if (config.loop.empty()) {

@@ -363,4 +363,20 @@ std::string PromptTemplate::render(const TemplateValues& values) const {
   return out;
 }
 
+namespace {
+
+bool any_uses(const NodeList& nodes, std::string TemplateValues::*field) {
+  return std::ranges::any_of(nodes, [&](const auto& node) {
+    const auto* ref = std::get_if<std::string TemplateValues::*>(&node->field);
+    if (node->kind != Node::Kind::kText && ref && *ref == field) return true;
+    return any_uses(node->then_nodes, field) || any_uses(node->else_nodes, field);
+  });
+}
+
+}  // namespace
+
+bool PromptTemplate::uses(std::string TemplateValues::*field) const {
+  return any_uses(nodes_, field);
+}
+
 }  // namespace avenor::host

@@ -39,6 +39,9 @@ class PromptTemplate {
 
   std::string render(const TemplateValues& values) const;
   bool empty() const { return nodes_.empty(); }
+  // Whether the template reads this field anywhere (in text or a condition),
+  // so the loop runner asks git only for what some prompt shows.
+  bool uses(std::string TemplateValues::*field) const;
 
   struct Node;  // text, field reference, or if/else/end
 

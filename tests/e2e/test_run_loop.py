@@ -7,6 +7,7 @@ Every phase starts a new agent process, so the script picks each phase's turn by
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 from pathlib import Path
@@ -498,3 +499,27 @@ def test_prompt_file_is_relative_to_the_config(fake):
         {"max_iterations": 1, "loop": [{"name": "fix", "prompt_file": "prompts/fix.md"}]}))
     assert f.run("--loop-file", str(f.tmp / "cfg" / "loop.json")) == 0, f.stderr()
     assert prompts_sent(f) == ["fix it, round 1\n"]
+
+
+def git_logging_wrapper(f: FakeRun) -> Path:
+    """A `git` first on PATH that logs its arguments, then runs the real git."""
+    real = shutil.which("git")
+    calls = f.tmp / "git-calls"
+    wrapper = f.bin / "git"
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> {calls}\nexec {real} "$@"\n')
+    wrapper.chmod(0o755)
+    return calls
+
+
+def test_git_runs_only_for_the_fields_prompts_show(fake):
+    f = fake({})
+    calls = git_logging_wrapper(f)
+    git(f.work, "init", "-q")
+    assert run_loop(f, {"loop": [phase("a")], "max_iterations": 2}, "--dir", str(f.work)) == 0
+    assert not calls.exists(), calls.read_text()  # no prompt shows a git field: no git at all
+
+    config = {"max_iterations": 2, "loop": [{"name": "a", "prompt": "at {{.PrevPhaseCommit}}"}]}
+    assert run_loop(f, config, "--dir", str(f.work)) == 0
+    lines = calls.read_text().splitlines()
+    assert lines and all(line.endswith("rev-parse HEAD") for line in lines), lines
+    assert len(lines) == 3  # at the start and after each phase

@@ -284,6 +284,17 @@ TEST(PromptTemplateTest, Empty) {
   EXPECT_FALSE(PromptTemplate::parse("{{.TeamOutput}}").empty());
 }
 
+TEST(PromptTemplateTest, UsesSeesFieldsInTextAndConditions) {
+  const auto diff = &TemplateValues::diff_stat;
+  const auto files = &TemplateValues::changed_files;
+  EXPECT_TRUE(PromptTemplate::parse("x {{.DiffStat}}").uses(diff));
+  EXPECT_FALSE(PromptTemplate::parse("x {{.DiffStat}}").uses(files));
+  EXPECT_TRUE(PromptTemplate::parse("{{if .ChangedFiles}}y{{end}}").uses(files));
+  EXPECT_TRUE(PromptTemplate::parse("{{if .RunID}}{{else}}{{.DiffStat}}{{end}}").uses(diff));
+  EXPECT_FALSE(PromptTemplate::parse("{{/* .DiffStat */}}DiffStat {{.Phase}}").uses(diff));
+  EXPECT_FALSE(PromptTemplate().uses(diff));
+}
+
 TEST(PromptTemplateTest, DeepNesting) {
   constexpr int kDepth = 200;
   std::string text;
