@@ -1,9 +1,7 @@
 #include "permissions/file_permission_handler.hpp"
 
-#include <fcntl.h>
 #include <unistd.h>
 
-#include <array>
 #include <avenor/sdk/json.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -14,7 +12,7 @@
 
 #include "util/atomic_file.hpp"
 #include "util/json_text.hpp"
-#include "util/unique_fd.hpp"
+#include "util/read_file.hpp"
 
 namespace avenor::host {
 namespace {
@@ -29,23 +27,11 @@ std::string errno_message(int err) {
 
 // The whole file, or nullopt when it does not exist. Throws on other errors.
 std::optional<std::string> read_if_exists(const std::filesystem::path& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) {
-    if (errno == ENOENT) return std::nullopt;
-    throw std::runtime_error("read permission response: open " + path.string() + ": " +
-                             errno_message(errno));
-  }
-  std::string content;
-  std::array<char, 8192> buf{};
-  while (true) {
-    const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-    if (n == 0) return content;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw std::runtime_error("read permission response: read " + path.string() + ": " +
-                               errno_message(errno));
-    }
-    content.append(buf.data(), static_cast<std::size_t>(n));
+  try {
+    return read_file(path);
+  } catch (const std::system_error& e) {
+    if (e.code() == std::errc::no_such_file_or_directory) return std::nullopt;
+    throw std::runtime_error(std::string("read permission response: ") + e.what());
   }
 }
 

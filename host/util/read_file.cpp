@@ -13,7 +13,7 @@ namespace avenor::host {
 
 std::string read_file(const std::filesystem::path& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) throw std::system_error(errno, std::generic_category());
+  if (!fd) throw std::system_error(errno, std::generic_category(), "open " + path.string());
   std::string content;
   std::array<char, 8192> buf{};
   while (true) {
@@ -21,7 +21,7 @@ std::string read_file(const std::filesystem::path& path) {
     if (n == 0) return content;
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw std::system_error(errno, std::generic_category());
+      throw std::system_error(errno, std::generic_category(), "read " + path.string());
     }
     content.append(buf.data(), static_cast<std::size_t>(n));
   }

@@ -8,7 +8,8 @@
 namespace avenor::host {
 
 // The file's bytes. Throws std::system_error (generic category, errno) when it
-// cannot be opened or read; reading a directory fails with EISDIR.
+// cannot be opened or read, what() "open <path>: <reason>" or "read <path>:
+// <reason>"; reading a directory fails with EISDIR.
 std::string read_file(const std::filesystem::path& path);
 
 }  // namespace avenor::host
