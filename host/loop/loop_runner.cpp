@@ -90,13 +90,12 @@ asio::awaitable<PhaseResult> LoopRunner::run_one(Frame& frame, const LoopPhase& 
   co_return result;
 }
 
-std::optional<LoopOutcome> LoopRunner::stopped(Frame& frame) const {
+std::optional<LoopOutcome> LoopRunner::stopped() const {
   auto cause = phases_.stop_cause();
   if (!cause) return std::nullopt;
-  LoopOutcome o;
-  o.exit_reason = o.stop_reason = *cause == StopCause::cancelled ? "cancelled" : "timeout";
+  LoopOutcome o;  // end() fills in the counts
+  o.exit_reason = o.stop_reason = stop_reason_for(*cause);
   o.exit_code = exit_code_for_stop_reason(o.stop_reason);
-  o.iterations_completed = frame.iterations_completed;
   return o;
 }
 
@@ -134,7 +133,7 @@ asio::awaitable<std::optional<LoopOutcome>> LoopRunner::run_group(
     const std::string resume = phase.resume_from_previous ? previous_session : std::string();
     PhaseResult r = co_await run_one(frame, phase, kind, 0, resume);
     previous_session = r.session_id;
-    if (auto s = stopped(frame)) co_return end(frame, *s);
+    if (auto s = stopped()) co_return end(frame, *s);
     // Exit directives mean nothing outside the loop phases.
     if (r.directive.directive == LoopDirective::abort) co_return end(frame, aborted(r.directive));
     if (r.exit_code != 0) co_return end(frame, phase_failure(r));
@@ -158,7 +157,7 @@ asio::awaitable<LoopOutcome> LoopRunner::run(const LoopConfig& config) {
   }
 
   for (int iteration = 1; iteration <= config.max_iterations; ++iteration) {
-    if (auto s = stopped(frame)) co_return end(frame, *s);
+    if (auto s = stopped()) co_return end(frame, *s);
     std::string previous_session;
     for (std::size_t i = 0; i < config.loop.size(); ++i) {
       const LoopPhase& phase = config.loop[i];
@@ -166,7 +165,7 @@ asio::awaitable<LoopOutcome> LoopRunner::run(const LoopConfig& config) {
           phase.resume_from_previous && i > 0 ? previous_session : std::string();
       PhaseResult r = co_await run_one(frame, phase, PhaseKind::loop, iteration, resume);
       previous_session = r.session_id;
-      if (auto s = stopped(frame)) co_return end(frame, *s);
+      if (auto s = stopped()) co_return end(frame, *s);
       // Directives before the stop reason (D9).
       if (r.directive.directive == LoopDirective::abort) co_return end(frame, aborted(r.directive));
       if (r.directive.directive == LoopDirective::exit) {

@@ -39,7 +39,7 @@ class LoopRunner {
   boost::asio::awaitable<std::optional<LoopOutcome>> run_group(Frame& frame,
                                                                const std::vector<LoopPhase>& group,
                                                                PhaseKind kind);
-  std::optional<LoopOutcome> stopped(Frame& frame) const;
+  std::optional<LoopOutcome> stopped() const;
   LoopOutcome end(Frame& frame, LoopOutcome outcome);
 
   PhaseRunner& phases_;

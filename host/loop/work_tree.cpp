@@ -22,12 +22,6 @@ std::string trim_trailing_newlines(std::string s) {
   return s;
 }
 
-std::string trim(std::string s) {
-  s = trim_trailing_newlines(std::move(s));
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.pop_back();
-  return s;
-}
-
 // One git child. The `done` timer never expires on its own: the child's end
 // cancels it, which wakes the waiting coroutine.
 struct GitCall {
@@ -77,7 +71,7 @@ asio::awaitable<std::string> GitWorkTree::head() {
   // A named vector: GCC 12 cannot pass a braced list straight to a coroutine.
   std::vector<std::string> args{"rev-parse", "HEAD"};
   auto out = co_await git(std::move(args));
-  co_return out ? trim(std::move(*out)) : std::string();
+  co_return out ? trim_trailing_newlines(std::move(*out)) : std::string();
 }
 
 asio::awaitable<std::string> GitWorkTree::diff_stat(std::string since) {

@@ -18,10 +18,6 @@ namespace {
 
 constexpr auto kCancelBudget = std::chrono::seconds(5);
 
-const char* reason_for(StopCause cause) {
-  return cause == StopCause::cancelled ? "cancelled" : "timeout";
-}
-
 std::string_view event_type(const object& e) {
   const auto* v = e.if_contains("event");
   return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view{};
@@ -172,7 +168,7 @@ asio::awaitable<RunOutcome> RunEngine::run_phase(std::string prompt, std::string
   last.session_id = resume;
   DirectiveMark directive;
   auto stopped = [&] {
-    const char* reason = reason_for(*stop_cause_);
+    const char* reason = stop_reason_for(*stop_cause_);
     return RunOutcome{exit_code_for_stop_reason(reason), last.session_id, reason, true, directive};
   };
   for (int attempt = 1;; ++attempt) {
@@ -267,9 +263,9 @@ asio::awaitable<RunOutcome> RunEngine::run_attempt(int attempt, const std::strin
   for (;;) {
     if (stop_cause_) {
       co_await close_connection(*conn);
-      co_return RunOutcome{exit_code_for_stop_reason(reason_for(*stop_cause_)),
+      co_return RunOutcome{exit_code_for_stop_reason(stop_reason_for(*stop_cause_)),
                            resume_id,
-                           reason_for(*stop_cause_),
+                           stop_reason_for(*stop_cause_),
                            true,
                            {}};
     }
@@ -353,7 +349,7 @@ asio::awaitable<RunEngine::TurnResult> RunEngine::run_turn(BackendConnection& co
     if (write_failed_) co_return finish(TurnResult{1, turn.stop_reason, false});
     if (turn.result) co_return finish(*turn.result);
     if (turn.stop_now) co_return co_await cancel_and_end(conn, turn, *turn.stop_now);
-    if (stop_cause_) co_return co_await cancel_and_end(conn, turn, reason_for(*stop_cause_));
+    if (stop_cause_) co_return co_await cancel_and_end(conn, turn, stop_reason_for(*stop_cause_));
     if (turn.end_written && turn.prompt_returned && !pending_)
       co_return finish(
           TurnResult{exit_code_for_stop_reason(turn.stop_reason), turn.stop_reason, false});

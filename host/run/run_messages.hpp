@@ -16,6 +16,11 @@ namespace avenor::host {
 // Why a run is being stopped from outside the backend.
 enum class StopCause { cancelled, timeout };
 
+// The stop reason a run stopped from outside ends with.
+inline const char* stop_reason_for(StopCause cause) {
+  return cause == StopCause::cancelled ? "cancelled" : "timeout";
+}
+
 enum class OperationKind { start_session, prompt, cancel, answer_permission, close };
 enum class TimerKind { progress, cancel_deadline, backoff, claim };
 
