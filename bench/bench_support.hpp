@@ -1,9 +1,11 @@
-// Small helpers both benchmarks need: files, a scratch directory, an owned fd.
+// Small helpers the benchmarks share: files, a scratch directory, an owned fd,
+// the children's environment, medians.
 #pragma once
 
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +15,9 @@
 #include <string_view>
 #include <system_error>
 #include <utility>
+#include <vector>
+
+extern char** environ;
 
 namespace avenor::bench {
 
@@ -96,5 +101,28 @@ class Fd {
  private:
   int fd_ = -1;
 };
+
+// The bench's environment with some variables replaced (or added), for a child;
+// FAKE_ACP_RECORD is dropped because recording would slow the fake agent down.
+inline std::vector<std::string> environment_with(
+    const std::vector<std::pair<std::string, std::string>>& overrides) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    const std::string_view name = entry.substr(0, entry.find('='));
+    if (name == "FAKE_ACP_RECORD") continue;
+    bool replaced = false;
+    for (const auto& [key, value] : overrides) replaced = replaced || name == key;
+    if (!replaced) env.emplace_back(entry);
+  }
+  for (const auto& [key, value] : overrides) env.push_back(key + "=" + value);
+  return env;
+}
+
+inline double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
 
 }  // namespace avenor::bench

@@ -39,8 +39,6 @@
 
 #include "bench_support.hpp"
 
-extern char** environ;
-
 namespace {
 
 using namespace avenor::bench;
@@ -169,22 +167,6 @@ std::pair<Fd, Fd> make_pipe() {
     }
   }
   return {std::move(r), std::move(w)};
-}
-
-// The bench's environment with some variables replaced (or added).
-std::vector<std::string> environment_with(
-    const std::vector<std::pair<std::string, std::string>>& overrides) {
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string_view entry(*e);
-    const std::string_view name = entry.substr(0, entry.find('='));
-    if (name == "FAKE_ACP_RECORD") continue;  // recording would slow the fake down
-    bool replaced = false;
-    for (const auto& [key, value] : overrides) replaced = replaced || name == key;
-    if (!replaced) env.emplace_back(entry);
-  }
-  for (const auto& [key, value] : overrides) env.push_back(key + "=" + value);
-  return env;
 }
 
 pid_t spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env, int in,
@@ -434,12 +416,6 @@ Sample run_fake_alone(const Workspace& ws) {
     throw std::runtime_error("fake agent failed (" + describe_status(e.status) +
                              "): " + tail_of(err_path));
   return Sample{seconds_between(start, e.when), cpu_seconds(e.usage), e.usage.ru_maxrss, 0, {}};
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 std::vector<double> seconds_of(const std::vector<Sample>& samples) {

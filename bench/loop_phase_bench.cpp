@@ -18,8 +18,6 @@
 
 #include "bench_support.hpp"
 
-extern char** environ;
-
 namespace {
 
 using namespace avenor::bench;
@@ -73,19 +71,13 @@ Options parse_args(int argc, char** argv) {
   return o;
 }
 
-// Runs argv in `cwd` with PATH led by `bin`; returns wall milliseconds.
-double run_ms(const std::vector<std::string>& argv, const fs::path& cwd, const fs::path& bin,
-              const fs::path& err) {
-  std::vector<std::string> env_text;
-  for (char** e = environ; *e; ++e)
-    if (!std::string_view(*e).starts_with("PATH=")) env_text.emplace_back(*e);
-  env_text.push_back("PATH=" + bin.string() + ":" +
-                     (std::getenv("PATH") ? std::getenv("PATH") : ""));
+// Runs argv in `cwd` with environment `env`; returns wall milliseconds.
+double run_ms(const std::vector<std::string>& argv, const fs::path& cwd,
+              const std::vector<std::string>& env, const fs::path& err) {
   std::vector<char*> envp, args;
-  for (auto& s : env_text) envp.push_back(s.data());
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
-  std::vector<std::string> argv_copy = argv;
-  for (auto& s : argv_copy) args.push_back(s.data());
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
 
   posix_spawn_file_actions_t actions;
@@ -105,11 +97,6 @@ double run_ms(const std::vector<std::string>& argv, const fs::path& cwd, const f
   return ms;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 std::string loop_file(int phases) {
   return "{\"max_iterations\": " + std::to_string(phases) +
          ", \"loop\": [{\"name\": \"p\", \"prompt\": \"phase {{.Iteration}} at "
@@ -123,25 +110,26 @@ int run(const Options& o) {
   write_file(bin / "opencode", "#!/bin/sh\nexec '" + o.fake_agent + "' \"$@\"\n", true);
   write_file(tmp.path() / "script.json", "{\"turns\": [[{\"chunk\": \"ok\"}]]}");
   write_file(tmp.path() / "loop.json", loop_file(o.phases));
-  ::setenv("FAKE_ACP_SCRIPT", (tmp.path() / "script.json").c_str(), 1);
-  ::unsetenv("FAKE_ACP_RECORD");
+  const char* path = std::getenv("PATH");
+  const auto env = environment_with({{"PATH", bin.string() + ":" + (path ? path : "")},
+                                     {"FAKE_ACP_SCRIPT", (tmp.path() / "script.json").string()}});
   const fs::path err = tmp.path() / "stderr", log = tmp.path() / "ev.ndjson";
-  run_ms({"/usr/bin/git", "-C", git.string(), "init", "-q"}, tmp.path(), bin, err);
+  run_ms({"/usr/bin/git", "-C", git.string(), "init", "-q"}, tmp.path(), env, err);
   run_ms({"/usr/bin/git", "-C", git.string(), "-c", "user.email=b@example.invalid", "-c",
           "user.name=b", "commit", "-q", "--allow-empty", "-m", "start"},
-         tmp.path(), bin, err);
+         tmp.path(), env, err);
 
   auto loop_in = [&](const fs::path& dir) {
     return run_ms({o.avenor, "run", "--loop-file", (tmp.path() / "loop.json").string(), "--dir",
                    dir.string(), "--on-event", log.string(), "--auto-approve"},
-                  dir, bin, err);
+                  dir, env, err);
   };
   auto separate = [&] {
     double total = 0;
     for (int i = 0; i < o.phases; ++i)
       total += run_ms({o.avenor, "run", "--prompt", "phase", "--dir", plain.string(), "--on-event",
                        log.string(), "--auto-approve"},
-                      plain, bin, err);
+                      plain, env, err);
     return total;
   };
   loop_in(plain);  // page everything in once, untimed
