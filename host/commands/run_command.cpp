@@ -253,13 +253,17 @@ int run_main(const std::vector<std::string>& args, std::ostream& err) {
     } catch (const std::exception& e) {
       return done.fail(std::string("load loop config: ") + e.what(), "error");
     }
-  } else if (o.parked_timeout) {  // ignored with --loop-file (cli.md §3.1)
-    return done.fail("--parked-timeout: parked mode is not built yet");
   }
 
   RunSetup setup{o, *backend, prompt, server_url, model, permission_base};
   EventPipeline events(*writer, control ? &*control : nullptr);
   RunEngine engine(io, std::move(setup), events, err);
+  // Parked mode shows a turn's result before the process ends (cli.md §3.14);
+  // --parked-timeout is ignored with --loop-file, which the engine knows.
+  engine.set_sentinel_writer(
+      [&done](int exit_code, const std::string& session_id, const std::string& stop_reason) {
+        done.finish(exit_code, session_id, stop_reason);
+      });
   if (server) server->start();
 
   asio::signal_set signals(io, SIGINT, SIGTERM);

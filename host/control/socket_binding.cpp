@@ -80,14 +80,25 @@ SocketBinding::SocketBinding(boost::asio::io_context& io, fs::path path)
 
   struct stat st {};
   if (::lstat(path_.c_str(), &st) == 0) {
+    // Only a stale socket may be replaced: a regular file, FIFO or symlink
+    // at the path is someone's data (a FIFO even "refuses" connections).
+    if (!S_ISSOCK(st.st_mode))
+      throw std::runtime_error("control socket path exists and is not a socket: " + path_.string());
     int err = probe(path_);
     if (err == 0) throw std::runtime_error("control socket already in use: " + path_.string());
     if (err != ECONNREFUSED)
       throw std::runtime_error("probe existing control socket " + path_.string() + ": " +
                                (err == ETIMEDOUT ? std::string("i/o timeout") : os_error(err)));
-    if (::unlink(path_.c_str()) != 0 && errno != ENOENT)
-      throw std::runtime_error("remove stale control socket " + path_.string() + ": " +
-                               os_error(errno));
+    // The path may have been swapped while the probe ran: unlink only the
+    // very socket that refused.
+    struct stat again {};
+    if (::lstat(path_.c_str(), &again) == 0) {
+      if (!S_ISSOCK(again.st_mode) || again.st_dev != st.st_dev || again.st_ino != st.st_ino)
+        throw std::runtime_error("control socket path changed while probing: " + path_.string());
+      if (::unlink(path_.c_str()) != 0 && errno != ENOENT)
+        throw std::runtime_error("remove stale control socket " + path_.string() + ": " +
+                                 os_error(errno));
+    }
   }
 
   boost::system::error_code ec;

@@ -39,11 +39,17 @@ std::string id_string(const boost::json::value* v) {
   return {};
 }
 
+// cli.md §3.5 step 7: an id another identity or attempt holds.
+std::string conflict_message(const std::string& session_id) {
+  return "session \"" + session_id + "\" already belongs to another identity or attempt";
+}
+
 }  // namespace
 
 struct RunEngine::Turn {
   unsigned generation = 0;
   std::string session_id;
+  std::string* attempt_session_id = nullptr;  // follows an adopted id (cli.md §3.5 step 7)
   bool prompt_returned = false;
   bool end_written = false;
   std::string stop_reason;
@@ -63,7 +69,10 @@ RunEngine::RunEngine(asio::io_context& io, RunSetup setup, EventPipeline& events
       progress_timer_(io),
       cancel_timer_(io),
       backoff_timer_(io),
-      claim_timer_(io) {
+      claim_timer_(io),
+      parked_timer_(io) {
+  // Taken before any turn can run, so the agent's files are not in it.
+  if (parking()) dir_at_start_ = DirSnapshot::take(setup_.options.dir);
   if (setup_.permission_base)
     file_handler_ =
         std::make_unique<FilePermissionHandler>(io.get_executor(), *setup_.permission_base);
@@ -85,7 +94,10 @@ RunEngine::~RunEngine() {
   }
 }
 
-void RunEngine::prompt(std::string text) { queued_prompts_.push_back(std::move(text)); }
+void RunEngine::prompt(std::string text) {
+  queued_prompts_.push_back(std::move(text));
+  mailbox_.push(PromptQueuedMessage{});  // a parked run waits for exactly this
+}
 
 void RunEngine::interrupt_and_prompt(std::string text, bool keep_queue) {
   interrupt_text_ = std::move(text);
@@ -179,8 +191,21 @@ asio::awaitable<RunOutcome> RunEngine::run_phase(std::string prompt, std::string
     if (last.exit_code != 1 || last.directive.directive > directive.directive)
       directive = last.directive;
     last.directive = directive;
-    if (last.exit_code != 1 || attempt > o.max_retries || last.stop_reason == "session_id_conflict")
+    if (last.exit_code != 1 || !last.retryable || attempt > o.max_retries ||
+        last.stop_reason == "session_id_conflict") {
+      // Parked mode, a failed turn whose backend went away (cli.md §3.14):
+      // its result stands, and a queued prompt goes on resuming the session.
+      if (parking() && last.exit_code != 0 && last.exit_code != 130 && last.retryable &&
+          last.stop_reason != "session_id_conflict" && !stop_cause_ && !write_failed_ &&
+          (interrupt_text_ || !queued_prompts_.empty())) {
+        write_sentinel_now(last.exit_code, last.session_id,
+                           last.synthetic ? last.stop_reason : std::string());
+        prompt = *take_waiting_prompt();
+        if (!last.session_id.empty()) resume = last.session_id;
+        continue;
+      }
       break;
+    }
     if (!last.session_id.empty()) resume = last.session_id;  // retries resume the failed session
     object retry{
         {"event", "avenor.retry"}, {"attempt", attempt + 1}, {"max_retries", o.max_retries}};
@@ -191,6 +216,11 @@ asio::awaitable<RunOutcome> RunEngine::run_phase(std::string prompt, std::string
       cleanup_run_files(o.sentinel_file,
                         setup_.permission_base.value_or(derive_permission_base(o.sentinel_file)),
                         err_);
+    // Parked mode: a queued prompt is the retry, at once (cli.md §3.14).
+    if (parking() && (interrupt_text_ || !queued_prompts_.empty())) {
+      prompt = *take_waiting_prompt();
+      continue;
+    }
     auto delay = std::chrono::seconds(std::min(1 << std::min(attempt, 5), 30));
     if (!co_await backoff(delay)) co_return stopped();
   }
@@ -214,19 +244,35 @@ asio::awaitable<bool> RunEngine::backoff(std::chrono::seconds delay) {
 asio::awaitable<RunOutcome> RunEngine::run_attempt(int attempt, const std::string& prompt,
                                                    const std::string& resume_id) {
   const unsigned gen = ++generation_;
+  // Whatever way the attempt ends, its late callbacks own no session any more.
+  struct Release {
+    SessionIdentityMap& map;
+    unsigned owner;
+    ~Release() { map.release(owner); }
+  } release{identities_, gen};
   markers_ = MarkerScanner{};  // directives are counted per attempt
   if (control_) control_->snapshot().set_retry(attempt, setup_.options.max_retries);
   mailbox_.erase_if(
       [](const RunMessage& m) { return !std::holds_alternative<InterruptMessage>(m); });
   const auto& o = setup_.options;
 
+  // The session identity (cli.md §3.13), checked before any provider exists.
+  SessionIdentity identity{o.backend, o.agent, setup_.model, o.agent_profile};
+  if (!resume_id.empty()) {
+    if (auto refusal = identities_.fill_for_resume(resume_id, identity)) {
+      err_ << "avenor: " << *refusal << "\n";
+      co_return RunOutcome{1, resume_id, "", false, {}, false};
+    }
+    if (!identities_.claim(resume_id, identity, gen)) co_return session_conflict(resume_id);
+  }
+
   sdk::StartOptions start;
-  start.agent = o.agent;
+  start.agent = identity.agent;
   start.label = o.label;
   start.dir = o.dir;
   start.server_url = setup_.server_url;
-  start.model = setup_.model;
-  start.agent_profile = o.agent_profile;
+  start.model = identity.model;
+  start.agent_profile = identity.agent_profile;
   start.runtime_id = o.runtime_id;
   start.thinking = o.thinking;
   start.host_executable = self_executable();
@@ -260,6 +306,7 @@ asio::awaitable<RunOutcome> RunEngine::run_attempt(int attempt, const std::strin
   });
 
   std::string session_id;
+  std::string reported_id;  // a conversation_id seen before the session existed
   for (;;) {
     if (stop_cause_) {
       co_await close_connection(*conn);
@@ -280,33 +327,91 @@ asio::awaitable<RunOutcome> RunEngine::run_attempt(int attempt, const std::strin
       if (const auto* r = done->result.value.if_object())
         session_id = json::string_or(*r, "session_id");
       if (session_id.empty()) session_id = resume_id;
-      if (control_) control_->snapshot().set_session_id(session_id);
       break;
     }
-    if (auto* ev = std::get_if<BackendEventMessage>(&msg); ev && ev->generation == gen)
+    if (auto* ev = std::get_if<BackendEventMessage>(&msg); ev && ev->generation == gen) {
+      if (event_type(ev->event) == "session.start") {
+        if (auto id = json::string_or(ev->event, "conversation_id"); !id.empty()) reported_id = id;
+      }
       write(std::move(ev->event));  // before the session exists there is no turn to attach it to
+    }
   }
+  // The id the start returned is the attempt's, unless it only stands in for
+  // the one the backend reports (a resume answered with a new id, a
+  // conversation_id): then it is aliased and the reported one adopted.
+  bool owned = true;
+  if (!session_id.empty() && session_id != resume_id)
+    owned = resume_id.empty() ? identities_.claim(session_id, identity, gen)
+                              : identities_.adopt(resume_id, session_id, gen);
+  if (owned && !reported_id.empty() && !session_id.empty() && reported_id != session_id) {
+    owned = identities_.adopt(session_id, reported_id, gen);
+    if (owned) session_id = reported_id;
+  }
+  if (!owned) {
+    co_await close_connection(*conn);
+    co_return session_conflict(reported_id.empty() ? session_id : reported_id);
+  }
+  if (control_) control_->snapshot().set_session_id(session_id);
 
   // Control clients steer the session between turns (cli.md §3.5 step 4):
-  // an interrupt first, then queued prompts only after a successful turn.
+  // an interrupt first, then queued prompts only after a successful turn;
+  // parked mode waits for them (§3.14).
   std::string text = prompt;
   if (interrupt_text_) text = *std::exchange(interrupt_text_, std::nullopt);
   TurnResult turn;
   for (;;) {
     turn = co_await run_turn(*conn, session_id, text);
-    if (stop_cause_ || write_failed_ || closed_generation_ == gen) break;
+    if (stop_cause_ || write_failed_ || closed_generation_ == gen ||
+        turn.stop_reason == "session_id_conflict")
+      break;
     if (interrupt_text_) {
       text = *std::exchange(interrupt_text_, std::nullopt);
-    } else if (turn.exit_code == 0 && !queued_prompts_.empty()) {
-      text = std::move(queued_prompts_.front());
-      queued_prompts_.pop_front();
-    } else {
+      continue;
+    }
+    if (!queued_prompts_.empty()) {
+      if (turn.exit_code == 0) {
+        text = *take_waiting_prompt();
+        continue;
+      }
+      // Parked mode after a failed turn: a retry that is due runs the queued
+      // prompt instead of the backoff (run_phase); otherwise the failure
+      // stands in the sentinel and the session goes on, unless cancelled.
+      const bool retry_due = turn.exit_code == 1 && attempt <= o.max_retries;
+      if (parking() && !retry_due && turn.exit_code != 130) {
+        write_sentinel_now(turn.exit_code, session_id,
+                           turn.synthetic ? turn.stop_reason : std::string());
+        text = *take_waiting_prompt();
+        continue;
+      }
       break;
     }
+    if (!parking() || turn.exit_code != 0) break;
+    Parked parked = co_await park(session_id);
+    if (parked.next) {
+      text = std::move(*parked.next);
+      continue;
+    }
+    if (parked.ended) turn = *parked.ended;
+    break;  // expired: the successful turn is the result
   }
   co_await close_connection(*conn);
   co_return RunOutcome{turn.exit_code, session_id, turn.stop_reason, turn.synthetic,
                        markers_.directive()};
+}
+
+RunOutcome RunEngine::session_conflict(const std::string& session_id) {
+  err_ << "avenor: " << conflict_message(session_id) << "\n";
+  write_error("session", conflict_message(session_id), session_id);
+  return RunOutcome{1, session_id, "session_id_conflict", true, {}, false};
+}
+
+bool RunEngine::adopt_session(Turn& turn, const std::string& real_id) {
+  if (real_id.empty() || real_id == turn.session_id) return true;
+  if (!identities_.adopt(turn.session_id, real_id, turn.generation)) return false;
+  turn.session_id = real_id;
+  if (turn.attempt_session_id) *turn.attempt_session_id = real_id;
+  if (control_) control_->snapshot().set_session_id(real_id);
+  return true;
 }
 
 asio::awaitable<void> RunEngine::close_connection(BackendConnection& conn) {
@@ -325,11 +430,12 @@ asio::awaitable<void> RunEngine::wait_for_close(unsigned generation) {
 }
 
 asio::awaitable<RunEngine::TurnResult> RunEngine::run_turn(BackendConnection& conn,
-                                                           const std::string& session_id,
+                                                           std::string& session_id,
                                                            const std::string& text) {
   Turn turn;
   turn.generation = generation_;
   turn.session_id = session_id;
+  turn.attempt_session_id = &session_id;
   status_.reset();
   const auto progress = setup_.options.progress_timeout;
   const unsigned gen = turn.generation;
@@ -367,12 +473,12 @@ asio::awaitable<RunEngine::TurnResult> RunEngine::run_turn(BackendConnection& co
           turn.stop_now = "cancelled";
         } else if (!done->result.ok()) {
           err_ << "avenor: prompt: " << done->result.error << "\n";
-          write_error("prompt", done->result.error, session_id);
+          write_error("prompt", done->result.error, turn.session_id);
           turn.result = TurnResult{1, "", false};
         }
       } else if (done->kind == OperationKind::answer_permission && !done->result.ok()) {
         err_ << "avenor: permission: " << done->result.error << "\n";
-        write_error("permission", done->result.error, session_id);
+        write_error("permission", done->result.error, turn.session_id);
         turn.result = TurnResult{1, "", false};
       }
     } else if (auto* closed = std::get_if<BackendClosedMessage>(&msg)) {
@@ -381,7 +487,7 @@ asio::awaitable<RunEngine::TurnResult> RunEngine::run_turn(BackendConnection& co
       if (turn.end_written) continue;
       err_ << "avenor: backend closed: " << closed->reason << "\n";
       write_error("backend", "event stream closed before session.end: " + closed->reason,
-                  session_id);
+                  turn.session_id);
       turn.result = TurnResult{1, "", false};
     } else if (auto* decision = std::get_if<PermissionDecisionMessage>(&msg)) {
       if (decision->generation == gen) finish_permission(conn, turn, *decision);
@@ -499,6 +605,16 @@ void RunEngine::handle_backend_event(Turn& turn, object event) {
   if (type == "permission.request") {
     begin_permission(turn, event);
     return;
+  }
+  if (type == "session.start" && !turn.stop_now) {
+    if (!adopt_session(turn, json::string_or(event, "conversation_id"))) {
+      const std::string id = json::string_or(event, "conversation_id");
+      write(std::move(event));
+      err_ << "avenor: " << conflict_message(id) << "\n";
+      write_error("session", conflict_message(id), id);
+      turn.stop_now = "session_id_conflict";  // the provider is cancelled, never retried
+      return;
+    }
   }
   if (type == "session.end") {
     turn.stop_reason = json::string_or(event, "stop_reason");

@@ -1,6 +1,7 @@
 // The heart of `avenor run`: attempts and retries (cli.md §3.4), one attempt
 // (§3.5) and one turn with its exact event write order (events.md §5),
-// permissions (events.md §7), cancellation and timeouts (cli.md §3.6–§3.9).
+// permissions (events.md §7), cancellation and timeouts (cli.md §3.6–§3.9),
+// parked mode (§3.14, in run_parking.cpp) and the session identity map (§3.13).
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -8,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -18,10 +20,12 @@
 #include "events/event_pipeline.hpp"
 #include "plugin_host/backend_connection.hpp"
 #include "plugin_host/plugin_catalog.hpp"
+#include "run/dir_snapshot.hpp"
 #include "run/mailbox.hpp"
 #include "run/markers.hpp"
 #include "run/run_messages.hpp"
 #include "run/run_options.hpp"
+#include "run/session_identity.hpp"
 #include "run/status_tracker.hpp"
 
 namespace avenor::host {
@@ -42,7 +46,14 @@ struct RunOutcome {
   std::string stop_reason;  // the last turn's stop reason; may be empty
   bool synthetic = false;   // stop_reason came from a cancel or timeout, not the backend
   DirectiveMark directive;  // loop markers seen, merged across retries (events.md §9.3)
+  bool retryable = true;    // false: another attempt would fail the same way
 };
+
+// Writes the run's sentinel (cli.md §3.11); the run command owns the one
+// writer, the engine calls it when a parked run's result must be visible
+// before the process ends. An empty stop reason is derived from the code.
+using SentinelWriter = std::function<void(int exit_code, const std::string& session_id,
+                                          const std::string& stop_reason)>;
 
 class RunEngine : public RunCommands {
  public:
@@ -63,6 +74,8 @@ class RunEngine : public RunCommands {
   std::optional<StopCause> stop_cause() const { return stop_cause_; }
   // Writes an event stamped like every other (the loop runner's own events).
   void write_event(boost::json::object event) { write(std::move(event)); }
+  // Parked mode writes DONE before it waits (cli.md §3.14).
+  void set_sentinel_writer(SentinelWriter writer) { sentinel_ = std::move(writer); }
 
   // RunCommands: what control clients may ask (control.md §6).
   void cancel() override { interrupt(StopCause::cancelled); }
@@ -92,14 +105,34 @@ class RunEngine : public RunCommands {
 
   boost::asio::awaitable<RunOutcome> run_attempt(int attempt, const std::string& prompt,
                                                  const std::string& resume_id);
-  boost::asio::awaitable<TurnResult> run_turn(BackendConnection& conn,
-                                              const std::string& session_id,
+  // `session_id` is updated when the backend reports the real id (§3.5 step 7).
+  boost::asio::awaitable<TurnResult> run_turn(BackendConnection& conn, std::string& session_id,
                                               const std::string& text);
   boost::asio::awaitable<TurnResult> cancel_and_end(BackendConnection& conn, Turn& turn,
                                                     const std::string& reason);
   boost::asio::awaitable<void> close_connection(BackendConnection& conn);
   // Sleeps for the retry backoff; false when the run was stopped meanwhile.
   boost::asio::awaitable<bool> backoff(std::chrono::seconds delay);
+
+  // Parked mode (cli.md §3.14, run_parking.cpp).
+  struct Parked {
+    std::optional<std::string> next;  // the prompt that woke the run
+    std::optional<TurnResult> ended;  // stopped while parked; neither: expired
+  };
+  bool parking() const {
+    return setup_.options.parked_timeout.has_value() && setup_.options.loop_file.empty();
+  }
+  boost::asio::awaitable<Parked> park(const std::string& session_id);
+  TurnResult end_parked(const std::string& session_id, StopCause cause);
+  // The text a waiting control prompt gives the next turn: an interrupt
+  // first, else the head of the queue.
+  std::optional<std::string> take_waiting_prompt();
+  void write_sentinel_now(int exit_code, const std::string& session_id,
+                          const std::string& stop_reason);
+
+  // Session-id adoption (cli.md §3.5 step 7): false on session_id_conflict.
+  bool adopt_session(Turn& turn, const std::string& real_id);
+  RunOutcome session_conflict(const std::string& session_id);
 
   // Turn helpers.
   void handle_backend_event(Turn& turn, boost::json::object event);
@@ -132,11 +165,12 @@ class RunEngine : public RunCommands {
   boost::asio::steady_timer cancel_timer_;
   boost::asio::steady_timer backoff_timer_;
   boost::asio::steady_timer claim_timer_;
+  boost::asio::steady_timer parked_timer_;
   std::optional<StopCause> stop_cause_;
   MarkerScanner markers_;
   StatusTracker status_;
   unsigned generation_ = 0;
-  unsigned timer_epochs_[4] = {0, 0, 0, 0};
+  unsigned timer_epochs_[kTimerKinds] = {};
   unsigned closed_generation_ = 0;  // the attempt whose backend went away
   std::optional<PendingPermission> pending_;
   std::set<std::string, std::less<>> resolved_requests_;
@@ -144,6 +178,9 @@ class RunEngine : public RunCommands {
   std::optional<std::string> interrupt_text_;
   std::unique_ptr<FilePermissionHandler> file_handler_;
   bool write_failed_ = false;
+  SessionIdentityMap identities_;
+  std::optional<DirSnapshot> dir_at_start_;  // parked mode only: output_files
+  SentinelWriter sentinel_;
 };
 
 }  // namespace avenor::host

@@ -22,7 +22,8 @@ inline const char* stop_reason_for(StopCause cause) {
 }
 
 enum class OperationKind { start_session, prompt, cancel, answer_permission, close };
-enum class TimerKind { progress, cancel_deadline, backoff, claim };
+enum class TimerKind { progress, cancel_deadline, backoff, claim, parked };
+inline constexpr int kTimerKinds = 5;
 
 struct BackendEventMessage {
   unsigned generation;
@@ -50,6 +51,8 @@ struct InterruptMessage {
 // A control client's interrupt_and_prompt: the in-flight turn is cancelled
 // and the stored interrupt text becomes the next turn.
 struct TurnInterruptMessage {};
+// A control client queued a prompt: wakes a parked run (cli.md §3.14).
+struct PromptQueuedMessage {};
 // A control claim on a permission ended unanswered (claim timeout,
 // release_claim, every client gone): resolution moves on.
 struct ClaimEndedMessage {
@@ -62,6 +65,6 @@ struct TimerMessage {
 
 using RunMessage = std::variant<BackendEventMessage, OperationDoneMessage, BackendClosedMessage,
                                 PermissionDecisionMessage, InterruptMessage, TurnInterruptMessage,
-                                ClaimEndedMessage, TimerMessage>;
+                                PromptQueuedMessage, ClaimEndedMessage, TimerMessage>;
 
 }  // namespace avenor::host

@@ -189,6 +189,38 @@ def test_live_socket_is_refused(avenor, tmp_path):
         listener.close()
 
 
+@pytest.mark.parametrize("kind", ["regular", "fifo", "symlink"])
+def test_non_socket_path_is_refused_and_left_untouched(avenor, tmp_path, kind):
+    # connect() on a FIFO or a regular file also fails with ECONNREFUSED, which
+    # must not pass for a stale socket: the path is someone's data.
+    sock = tmp_path / "not-a.sock"
+    target = tmp_path / "target.txt"
+    if kind == "regular":
+        sock.write_bytes(b"precious\n")
+    elif kind == "fifo":
+        os.mkfifo(sock, 0o640)
+    else:
+        target.write_bytes(b"precious\n")
+        os.symlink(target, sock)
+    before = os.lstat(sock)
+    r = Run(avenor, tmp_path, [[{"chunk": "ok"}]], sock=sock)
+    assert r.wait() == 1
+    assert r.files.stderr_text() == (
+        f"avenor: start control server: control socket path exists and is not a socket: {sock}\n")
+    assert r.files.sentinel_lines()[0] == "FAILED"
+    assert r.files.read_events() == []
+    after = os.lstat(sock)
+    assert (after.st_ino, after.st_mode, after.st_size, after.st_mtime_ns) == \
+        (before.st_ino, before.st_mode, before.st_size, before.st_mtime_ns)
+    if kind == "regular":
+        assert sock.read_bytes() == b"precious\n"
+    elif kind == "fifo":
+        assert stat.S_ISFIFO(after.st_mode)
+    else:
+        assert os.readlink(sock) == str(target) and target.read_bytes() == b"precious\n"
+    assert recorded_methods(r.record) == [], "no agent may start"
+
+
 def test_replaced_socket_is_not_unlinked(avenor, tmp_path):
     r = Run(avenor, tmp_path, [HOLD]).ready()
     with r.client() as c:

@@ -254,25 +254,8 @@ def test_double_dash_ends_flags(avenor, env, tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
-# Not built yet / handler syntax (§3.3)
+# Handler syntax and control server start (§3.3)
 # ---------------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("args,flag", [
-    (["--prompt", "p", "--parked-timeout", "1s"], "parked-timeout"),
-], ids=["parked-timeout"])
-def test_not_built_yet_features_fail_clearly(avenor, env, tmp_path, args, flag):
-    sentinel = tmp_path / "run.done"
-    r = avenor_cmd(avenor, ["run", "--sentinel-file", str(sentinel), "--run-id", RUN_ID, *args],
-                   env, tmp_path)
-    assert r.returncode == 1
-    line = next((ln for ln in r.stderr.splitlines() if "not built yet" in ln), None)
-    assert line is not None, r.stderr
-    assert line.startswith("avenor: ") and flag in line
-    assert sentinel_lines(sentinel)[0] == "FAILED"
-    assert "EXIT_CODE=1" in sentinel_lines(sentinel)
-    assert f"RUN={RUN_ID}" in sentinel_lines(sentinel)
-    assert not (tmp_path / "ctl.sock").exists()
-
 
 def test_control_server_start_failure(avenor, env, tmp_path):
     sentinel = tmp_path / "run.done"
