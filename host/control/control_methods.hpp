@@ -33,6 +33,9 @@ class ControlMethods {
   virtual boost::asio::awaitable<boost::json::value> call(CallContext& ctx,
                                                           const std::string& method,
                                                           const boost::json::object& params) = 0;
+  // An asynchronous method's response is written whenever it completes while
+  // the connection goes on with its next requests (control.md §3: wait_turn).
+  virtual bool is_async(const std::string& /*method*/) const { return false; }
   virtual void connection_opened(ControlConnection&) {}
   virtual void connection_closed(ControlConnection&) {}
 };

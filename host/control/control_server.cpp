@@ -80,6 +80,7 @@ asio::awaitable<void> ControlServer::accept_loop() {
 
 void ControlServer::connection_closed(ControlConnection& conn) {
   if (owner_ == conn.id()) owner_ = 0;
+  in_flight_.erase(conn.id());
   for (auto it = connections_.begin(); it != connections_.end(); ++it) {
     if (it->get() == &conn) {
       auto keep = *it;  // the connection outlives its own erase
@@ -134,8 +135,13 @@ asio::awaitable<std::optional<std::string>> ControlServer::respond(
       if (!p->is_object()) throw RpcError::invalid_params();
       params = p->get_object();
     }
+    std::string name(method->get_string());
+    if (methods_.is_async(name)) {
+      run_async(conn, std::move(name), std::move(params), id, notification);
+      co_return std::nullopt;
+    }
     Call call(*this, conn, after);
-    value result = co_await methods_.call(call, std::string(method->get_string()), params);
+    value result = co_await methods_.call(call, name, params);
     frame = result_frame(id, std::move(result));
   } catch (const RpcError& e) {
     after.clear();
@@ -146,6 +152,42 @@ asio::awaitable<std::optional<std::string>> ControlServer::respond(
   }
   if (notification) co_return std::nullopt;
   co_return frame;
+}
+
+void ControlServer::run_async(ControlConnection& conn, std::string method, object params, value id,
+                              bool notification) {
+  // Checked before anything runs: a connection gets at most this many.
+  constexpr int kMaxInFlight = 8;
+  int& count = in_flight_[conn.id()];
+  if (count >= kMaxInFlight) {
+    if (!notification)
+      conn.send(error_frame(id, rpc_code::handler_error,
+                            "too many in-flight " + method + " requests on this connection"));
+    return;
+  }
+  ++count;
+  auto keep = conn.shared_from_this();
+  asio::co_spawn(
+      io_,
+      [this, keep, method = std::move(method), params = std::move(params), id,
+       notification]() -> asio::awaitable<void> {
+        std::vector<std::function<void()>> after;
+        std::string frame;
+        try {
+          Call call(*this, *keep, after);
+          value result = co_await methods_.call(call, method, params);
+          frame = result_frame(id, std::move(result));
+        } catch (const RpcError& e) {
+          frame = error_frame(id, e.code(), e.what(), e.data());
+        } catch (const std::exception& e) {
+          frame = error_frame(id, rpc_code::handler_error, e.what());
+        }
+        if (auto it = in_flight_.find(keep->id()); it != in_flight_.end() && it->second > 0)
+          --it->second;
+        // A dropped connection abandons the call without a response (§3).
+        if (!notification && !stopped_) keep->send(std::move(frame));
+      },
+      asio::detached);
 }
 
 }  // namespace avenor::host

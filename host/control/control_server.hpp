@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -44,13 +45,16 @@ class ControlServer {
   boost::asio::awaitable<std::optional<std::string>> respond(
       ControlConnection& conn, std::string_view line, std::vector<std::function<void()>>& after);
   void connection_closed(ControlConnection& conn);
+  void run_async(ControlConnection& conn, std::string method, boost::json::object params,
+                 boost::json::value id, bool notification);
 
   boost::asio::io_context& io_;
   SocketBinding binding_;
   ControlMethods& methods_;
   std::set<std::shared_ptr<ControlConnection>> connections_;
   std::uint64_t next_id_ = 1;
-  std::uint64_t owner_ = 0;  // connection id of the owner; 0 = none
+  std::uint64_t owner_ = 0;                 // connection id of the owner; 0 = none
+  std::map<std::uint64_t, int> in_flight_;  // asynchronous calls per connection id
   bool stopped_ = false;
 };
 

@@ -16,6 +16,9 @@ constexpr int invalid_params = -32602;
 constexpr int handler_error = -32000;
 constexpr int no_pending_permission = -32001;
 constexpr int permission_denied = -32010;
+constexpr int wait_turn_timeout = -32020;
+constexpr int idempotency_capacity = -32030;
+constexpr int capacity = -32050;
 }  // namespace rpc_code
 
 class RpcError : public std::runtime_error {

@@ -17,8 +17,6 @@ class SingleRunMethods : public ControlMethods {
   void connection_closed(ControlConnection&) override { plane_.client_disconnected(); }
 
  private:
-  boost::json::value subscribe(CallContext& ctx, const boost::json::object& params);
-  boost::json::value history(const boost::json::object& params);
   boost::json::value answer_permission(const boost::json::object& params);
 
   ControlPlane& plane_;
