@@ -2,7 +2,9 @@
 
 #include <array>
 #include <boost/json/serialize.hpp>
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <sstream>
 #include <string_view>
@@ -21,6 +23,12 @@ namespace bj = boost::json;
 
 constexpr std::string_view kPrefix = "avenor control: ";
 
+// How the optional trailing word becomes a param value.
+enum class OptionalKind {
+  text,
+  count,  // a non-negative integer (history's limit, wait-turn's timeout_ms)
+};
+
 // One non-spawn command: positional words map to param keys in order;
 // `optional_key` takes one more trailing word when present.
 struct CommandSpec {
@@ -28,25 +36,55 @@ struct CommandSpec {
   std::string_view method;
   std::array<std::string_view, 2> required_keys;  // "" marks an unused slot
   std::string_view optional_key;                  // "" when the command takes none
+  OptionalKind optional_kind;
   OutputKind output;
   std::string_view success_text;
   std::string_view synopsis;
   std::string_view summary;
 };
 
-constexpr std::array<CommandSpec, 8> kCommands{{
+constexpr std::array<CommandSpec, 12> kCommands{{
     {"status",
      "status",
      {},
      "runtime_id",
+     OptionalKind::text,
      OutputKind::indented_json,
      "",
      "status [runtime-id]",
      "status snapshot, or one runtime's entry (indented JSON)"},
+    {"result",
+     "result",
+     {},
+     "runtime_id",
+     OptionalKind::text,
+     OutputKind::indented_json,
+     "",
+     "result [runtime-id]",
+     "the full final output of the run or a runtime (indented JSON)"},
+    {"history",
+     "history",
+     {"runtime_id"},
+     "limit",
+     OptionalKind::count,
+     OutputKind::indented_json,
+     "",
+     "history <runtime-id> [limit]",
+     "a runtime's buffered events (indented JSON)"},
+    {"wait-turn",
+     "wait_turn",
+     {"runtime_id"},
+     "timeout_ms",
+     OptionalKind::count,
+     OutputKind::indented_json,
+     "",
+     "wait-turn <runtime-id> [timeout-ms]",
+     "wait until the runtime's next turn settles (0 or none: no limit)"},
     {"list",
      "list",
      {},
      "",
+     OptionalKind::text,
      OutputKind::indented_json,
      "",
      "list",
@@ -55,6 +93,7 @@ constexpr std::array<CommandSpec, 8> kCommands{{
      "subscribe",
      {},
      "",
+     OptionalKind::text,
      OutputKind::event_stream,
      "",
      "tail",
@@ -63,6 +102,7 @@ constexpr std::array<CommandSpec, 8> kCommands{{
      "cancel",
      {},
      "runtime_id",
+     OptionalKind::text,
      OutputKind::text,
      "cancelled",
      "cancel [runtime-id]",
@@ -71,6 +111,7 @@ constexpr std::array<CommandSpec, 8> kCommands{{
      "prompt",
      {"text"},
      "runtime_id",
+     OptionalKind::text,
      OutputKind::text,
      "prompt queued",
      "prompt <text> [runtime-id]",
@@ -79,6 +120,7 @@ constexpr std::array<CommandSpec, 8> kCommands{{
      "interrupt_and_prompt",
      {"text"},
      "runtime_id",
+     OptionalKind::text,
      OutputKind::text,
      "interrupt queued",
      "interrupt-and-prompt <text> [runtime-id]",
@@ -87,14 +129,25 @@ constexpr std::array<CommandSpec, 8> kCommands{{
      "answer_permission",
      {"request_id", "option_id"},
      "runtime_id",
+     OptionalKind::text,
      OutputKind::text,
      "permission answered",
      "answer-permission <request-id> <option-id> [runtime-id]",
      "answer a pending permission"},
+    {"identity",
+     "identity",
+     {},
+     "",
+     OptionalKind::text,
+     OutputKind::indented_json,
+     "",
+     "identity",
+     "the server's identity token (indented JSON)"},
     {"shutdown",
      "shutdown",
      {},
      "mode",
+     OptionalKind::text,
      OutputKind::text,
      "shutting down",
      "shutdown [graceful|kill]",
@@ -122,6 +175,18 @@ UsageError command_error(std::string_view command, const std::string& message) {
   return UsageError{std::string(kPrefix) + std::string(command) + ": " + message + "\n", true};
 }
 
+// wait_turn answers when the turn settles or its own timeout_ms passes
+// (-32020), so the client waits that long plus the usual 30 s margin; with no
+// server limit (0 or absent) the client has none either. A limit too large
+// for the clock is no limit in practice.
+std::optional<std::chrono::milliseconds> wait_turn_call_timeout(const bj::object& params) {
+  constexpr std::int64_t kMaxFiniteMs = std::int64_t{1} << 40;  // ≈ 35 years
+  const bj::value* timeout = params.if_contains("timeout_ms");
+  const std::int64_t ms = timeout != nullptr ? timeout->as_int64() : 0;
+  if (ms <= 0 || ms > kMaxFiniteMs) return std::nullopt;
+  return std::chrono::milliseconds(ms) + ControlRequest::kDefaultCallTimeout;
+}
+
 std::variant<ControlRequest, UsageError> parse_simple(const CommandSpec& spec,
                                                       const std::vector<std::string>& args) {
   std::size_t required = 0;
@@ -142,14 +207,28 @@ std::variant<ControlRequest, UsageError> parse_simple(const CommandSpec& spec,
   for (std::size_t i = 0; i < required; ++i) params[spec.required_keys[i]] = args[i];
   if (spec.method == "interrupt_and_prompt") params["keep_queue"] = false;
   // An empty optional word counts as absent, like every other empty field.
-  if (args.size() > required && !args[required].empty()) params[spec.optional_key] = args[required];
+  if (args.size() > required && !args[required].empty()) {
+    const std::string& word = args[required];
+    if (spec.optional_kind == OptionalKind::text) {
+      params[spec.optional_key] = word;
+    } else {
+      const GoIntParse number = parse_go_int(word);
+      if (number.error || number.value < 0)
+        return command_error(spec.name, "invalid " + placeholder(spec.optional_key) + " " +
+                                            bj::serialize(bj::string_view(word)) +
+                                            ": want a non-negative integer");
+      params[spec.optional_key] = number.value;
+    }
+  }
+  if (spec.method == "wait_turn") request.call_timeout = wait_turn_call_timeout(params);
   if (!params.empty()) request.params = std::move(params);
   return request;
 }
 
 std::string spawn_usage_header() {
   return "Usage: avenor control --socket <path> spawn [flags]\n"
-         "Exactly one of --prompt and --prompt-file is required.\n";
+         "At least one of --prompt, --prompt-file and --loop-file is required;\n"
+         "--prompt and --prompt-file exclude each other.\n";
 }
 
 std::variant<ControlRequest, UsageError> parse_spawn(const std::vector<std::string>& args) {
@@ -158,8 +237,10 @@ std::variant<ControlRequest, UsageError> parse_spawn(const std::vector<std::stri
   flags.set_usage_header(spawn_usage_header());
   flags.string_var(o.prompt, "prompt", "", "prompt `text`");
   flags.string_var(o.prompt_file, "prompt-file", "", "`path` of a file holding the prompt");
+  flags.string_var(o.loop_file, "loop-file", "", "loop file `path` (a loop runtime)");
   flags.string_var(o.dir, "dir", "", "working `directory` of the runtime (server default .)");
   flags.string_var(o.agent, "agent", "", "agent `name`");
+  flags.string_var(o.agent_profile, "agent-profile", "", "agent profile `name`");
   flags.string_var(o.label, "label", "", "runtime `label`");
   flags.string_var(o.model, "model", "", "`model` id");
   flags.string_var(o.thinking, "thinking", "",
@@ -170,6 +251,12 @@ std::variant<ControlRequest, UsageError> parse_spawn(const std::vector<std::stri
   flags.string_var(o.sentinel_file, "sentinel-file", "", "sentinel file `path`");
   flags.string_var(o.permission_handler, "permission-handler", "",
                    "permission handler (file:<base>)");
+  std::string resume;
+  flags.string_var(o.session_id, "session-id", "", "resume the session with this `id`");
+  flags.string_var(resume, "resume", "", "alias of --session-id");
+  flags.string_var(o.parent_id, "parent-id", "", "parent runtime `id`");
+  flags.string_var(o.idempotency_key, "idempotency-key", "",
+                   "`key` that makes a repeated spawn return the first outcome");
   flags.bool_var(o.auto_approve, "auto-approve", false, "approve every permission request");
   flags.int_var(o.timeout_seconds, "timeout", 0, "runtime time limit in `seconds` (sent when > 0)");
   flags.int_var(o.max_retries, "max-retries", 0, "retries after a failed attempt (sent when > 0)");
@@ -185,8 +272,15 @@ std::variant<ControlRequest, UsageError> parse_spawn(const std::vector<std::stri
   };
   if (!flags.args().empty())
     return spawn_error("unexpected argument " + bj::serialize(bj::string_view(flags.args()[0])));
-  if (o.prompt.empty() == o.prompt_file.empty())
-    return spawn_error("exactly one of --prompt and --prompt-file is required");
+  // control.md §10.4 step 6: a loop file may come with a prompt (the loop's
+  // first task), but the prompt has one source.
+  if (o.prompt.empty() && o.prompt_file.empty() && o.loop_file.empty())
+    return spawn_error("one of --prompt, --prompt-file and --loop-file is required");
+  if (!o.prompt.empty() && !o.prompt_file.empty())
+    return spawn_error("--prompt and --prompt-file are mutually exclusive");
+  if (!resume.empty() && !o.session_id.empty() && resume != o.session_id)
+    return spawn_error("--session-id and --resume name different sessions");
+  if (o.session_id.empty()) o.session_id = resume;
   // Checked here so a typo fails before anything is spawned; whether the
   // backend supports thinking is the supervisor's check.
   if (!o.thinking.empty() && !thinking_level_bit(o.thinking))
@@ -209,8 +303,10 @@ bj::object spawn_params(const SpawnOptions& o) {
   };
   text("prompt", o.prompt);
   text("prompt_file", o.prompt_file);
+  text("loop_file", o.loop_file);
   text("dir", o.dir);
   text("agent", o.agent);
+  text("agent_profile", o.agent_profile);
   text("label", o.label);
   text("model", o.model);
   text("thinking", o.thinking);
@@ -219,6 +315,9 @@ bj::object spawn_params(const SpawnOptions& o) {
   text("on_event", o.on_event);
   text("sentinel_file", o.sentinel_file);
   text("permission_handler", o.permission_handler);
+  text("session_id", o.session_id);
+  text("parent_id", o.parent_id);
+  text("idempotency_key", o.idempotency_key);
   if (o.auto_approve) params["auto_approve"] = true;
   if (o.timeout_seconds > 0) params["timeout"] = o.timeout_seconds;
   if (o.max_retries > 0) params["max_retries"] = o.max_retries;
@@ -260,7 +359,7 @@ int execute_control_request(const ControlRequest& request, const std::string& so
   const std::string prefix = std::string(kPrefix) + request.command + ": ";
   try {
     RpcClient client(socket_path);
-    const bj::value result = client.call(request.method, request.params);
+    const bj::value result = client.call(request.method, request.params, request.call_timeout);
     switch (request.output) {
       case OutputKind::event_stream:
         return stream_events(client, out, err, prefix);

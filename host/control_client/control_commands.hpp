@@ -5,6 +5,7 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <chrono>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -27,6 +28,12 @@ struct ControlRequest {
   std::optional<boost::json::object> params;  // nullopt: the request has no "params"
   OutputKind output = OutputKind::indented_json;
   std::string success_text;  // for OutputKind::text
+  // The client's limit for this call (cli.md §6: 30 s); nullopt = none, for
+  // `wait-turn` without a server-side limit. `wait-turn` with one gets
+  // timeout_ms + 30 s, so the server's -32020 arrives before the client gives up.
+  std::optional<std::chrono::milliseconds> call_timeout = kDefaultCallTimeout;
+
+  static constexpr std::chrono::milliseconds kDefaultCallTimeout{30000};
 };
 
 // A command line that cannot become a request: `text` goes to stderr as is,
@@ -41,8 +48,10 @@ struct UsageError {
 struct SpawnOptions {
   std::string prompt;
   std::string prompt_file;
+  std::string loop_file;
   std::string dir;
   std::string agent;
+  std::string agent_profile;
   std::string label;
   std::string model;
   std::string thinking;
@@ -51,6 +60,9 @@ struct SpawnOptions {
   std::string on_event;
   std::string sentinel_file;
   std::string permission_handler;
+  std::string session_id;  // --session-id or its alias --resume
+  std::string parent_id;
+  std::string idempotency_key;
   bool auto_approve = false;
   int timeout_seconds = 0;
   int max_retries = 0;

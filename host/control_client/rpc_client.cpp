@@ -160,8 +160,9 @@ bool RpcClient::dispatch(const std::string& line, std::optional<std::int64_t> id
 }
 
 bj::value RpcClient::call(std::string_view method, const std::optional<bj::object>& params,
-                          std::chrono::milliseconds timeout) {
-  const Clock::time_point deadline = Clock::now() + timeout;
+                          std::optional<std::chrono::milliseconds> timeout) {
+  std::optional<Clock::time_point> deadline;
+  if (timeout) deadline = Clock::now() + *timeout;
   if (closed_) throw TransportError("connection is closed");
   const std::int64_t id = next_id_++;
   bj::object request;
@@ -176,7 +177,7 @@ bj::value RpcClient::call(std::string_view method, const std::optional<bj::objec
   asio::async_write(socket_, asio::buffer(frame),
                     [&](const boost::system::error_code& ec, std::size_t) { write_error = ec; });
   if (!run(deadline))
-    throw TransportError("timeout after " + timeout_text(timeout) + " writing the request");
+    throw TransportError("timeout after " + timeout_text(*timeout) + " writing the request");
   if (write_error) {
     close_socket();
     throw TransportError("write: " + describe_error(write_error));
@@ -186,7 +187,7 @@ bj::value RpcClient::call(std::string_view method, const std::optional<bj::objec
   while (true) {
     ReadResult read = read_line(deadline);
     if (read.status == LineStatus::timed_out)
-      throw TransportError("timeout after " + timeout_text(timeout) + " waiting for the response");
+      throw TransportError("timeout after " + timeout_text(*timeout) + " waiting for the response");
     if (read.status == LineStatus::closed)
       throw TransportError("connection closed before the response arrived");
     if (dispatch(read.line, id, &response)) break;

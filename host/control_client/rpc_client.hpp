@@ -64,12 +64,13 @@ class RpcClient {
   RpcClient& operator=(const RpcClient&) = delete;
 
   // Sends a request (no "params" member when `params` is nullopt) and blocks
-  // until the response with its id arrives, at most `timeout`. Returns the
+  // until the response with its id arrives, at most `timeout` (nullopt: no
+  // limit, for a call that waits on purpose, like wait_turn). Returns the
   // `result` (null when absent). `event` notifications read meanwhile are kept
   // for next_event(); other frames are skipped. Throws CallError for an error
   // response, TransportError otherwise.
   boost::json::value call(std::string_view method, const std::optional<boost::json::object>& params,
-                          std::chrono::milliseconds timeout = kCallTimeout);
+                          std::optional<std::chrono::milliseconds> timeout = kCallTimeout);
 
   // The `params` of the next `event` notification, blocking without a
   // deadline; nullopt once the connection is closed (by the server, or by

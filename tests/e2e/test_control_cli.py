@@ -273,6 +273,91 @@ def test_spawn_flags_become_params(avenor, fake_server):
     ]
 
 
+def test_spawn_session_loop_and_idempotency_flags(avenor, fake_server):
+    server = fake_server(echo_handler({"spawn": {"runtime_id": "rt_2", "session_id": ""}}))
+    result = run_control(
+        avenor, server.path, "spawn", "--loop-file", "/w/loop.yaml", "--agent-profile", "strict",
+        "--session-id", "ses_1", "--parent-id", "rt_1", "--idempotency-key", "k-1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == indented({"runtime_id": "rt_2", "session_id": ""})
+    # --resume is the child's name for --session-id; a loop file may come with a prompt.
+    result = run_control(avenor, server.path, "spawn", "--prompt", "go", "--loop-file", "/l.toml",
+                         "--resume", "ses_2")
+    assert result.returncode == 0, result.stderr
+    assert [request_shape(r) for r in server.requests] == [
+        ("spawn", {"loop_file": "/w/loop.yaml", "agent_profile": "strict", "session_id": "ses_1",
+                   "parent_id": "rt_1", "idempotency_key": "k-1"}),
+        ("spawn", {"prompt": "go", "loop_file": "/l.toml", "session_id": "ses_2"}),
+    ]
+
+
+def test_result_history_wait_turn_identity_print_indented_json(avenor, fake_server):
+    results = {
+        "result": {"final_output": "line 1\nline 2 \u00e9"},
+        "history": {"runtime_id": "rt_1", "latest_seq": 7,
+                    "events": [{"event": "session.start", "seq": 1, "runtime_id": "rt_1"}]},
+        "wait_turn": {"runtime_id": "rt_1", "session_id": "ses_1", "stop_reason": "end_turn",
+                      "final_output": "done"},
+        "identity": {"token": "tok"},
+    }
+    server = fake_server(echo_handler(results))
+    calls = [
+        (["result"], "result", None),
+        (["result", "rt_1"], "result", {"runtime_id": "rt_1"}),
+        (["history", "rt_1"], "history", {"runtime_id": "rt_1"}),
+        (["history", "rt_1", "20"], "history", {"runtime_id": "rt_1", "limit": 20}),
+        (["wait-turn", "rt_1"], "wait_turn", {"runtime_id": "rt_1"}),
+        (["wait-turn", "rt_1", "2500"], "wait_turn", {"runtime_id": "rt_1", "timeout_ms": 2500}),
+        (["identity"], "identity", None),
+    ]
+    for argv, method, _ in calls:
+        result = run_control(avenor, server.path, *argv)
+        assert result.returncode == 0, (argv, result.stderr)
+        assert result.stdout == indented(results[method]), argv
+        assert result.stderr == ""
+    assert [request_shape(r) for r in server.requests] == [(m, p) for _, m, p in calls]
+
+
+def test_wait_turn_client_timeout_follows_timeout_ms(avenor, fake_server):
+    # wait_turn answers late on purpose: the client waits timeout_ms + 30 s, and without a
+    # server limit (0) it waits as long as it takes. Three clients on three servers run at
+    # once, so this costs one 33 s wait, not three.
+    answer_after = CALL_TIMEOUT_S + 3
+
+    def late(conn: Conn, request: dict) -> None:
+        timer = threading.Timer(answer_after, conn.reply,
+                                (request, {"runtime_id": "rt_1", "stop_reason": "end_turn"}))
+        timer.daemon = True
+        timer.start()
+
+    def start(argv: list[str]) -> subprocess.Popen:
+        server = fake_server(late if argv[-1] != "1000" else (lambda conn, req: None))
+        return subprocess.Popen([avenor, "control", "--socket", server.path, *argv],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                stdin=subprocess.DEVNULL)
+
+    started = time.monotonic()
+    unlimited = start(["wait-turn", "rt_1", "0"])
+    ten_s = start(["wait-turn", "rt_1", "10000"])
+    one_s = start(["wait-turn", "rt_1", "1000"])
+    try:
+        out, err = one_s.communicate(timeout=CALL_TIMEOUT_S + 40)
+        elapsed = time.monotonic() - started
+        assert one_s.returncode == 1, (out, err)
+        assert err == "avenor control: wait-turn: timeout after 31s waiting for the response\n"
+        assert CALL_TIMEOUT_S + 1 <= elapsed < CALL_TIMEOUT_S + 15, elapsed
+        for proc in (unlimited, ten_s):
+            out, err = proc.communicate(timeout=answer_after + 40)
+            assert proc.returncode == 0, err
+            assert json.loads(out) == {"runtime_id": "rt_1", "stop_reason": "end_turn"}
+        assert time.monotonic() - started >= answer_after
+    finally:
+        for proc in (unlimited, ten_s, one_s):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
 RPC_ERRORS = [
     (["status"], -32601, "method not found"),
     (["prompt", ""], -32602, "invalid params"),
@@ -372,16 +457,28 @@ USAGE_ERRORS = [
      "avenor control: interrupt-and-prompt: missing <text>", True),
     (["--socket", "S", "answer-permission", "1"],
      "avenor control: answer-permission: missing <option-id>", True),
+    (["--socket", "S", "history"], "avenor control: history: missing <runtime-id>", True),
+    (["--socket", "S", "wait-turn"], "avenor control: wait-turn: missing <runtime-id>", True),
+    (["--socket", "S", "wait-turn", "rt_1", "5s"],
+     'avenor control: wait-turn: invalid <timeout-ms> "5s": want a non-negative integer', True),
+    (["--socket", "S", "history", "rt_1", "-3"],
+     'avenor control: history: invalid <limit> "-3": want a non-negative integer', True),
+    (["--socket", "S", "identity", "x"],
+     "avenor control: identity: too many arguments (usage: identity)", True),
     (["--socket", "S", "spawn"],
-     "avenor control: spawn: exactly one of --prompt and --prompt-file is required", False),
+     "avenor control: spawn: one of --prompt, --prompt-file and --loop-file is required", False),
     (["--socket", "S", "spawn", "--prompt", "a", "--prompt-file", "b"],
-     "avenor control: spawn: exactly one of --prompt and --prompt-file is required", False),
+     "avenor control: spawn: --prompt and --prompt-file are mutually exclusive", False),
+    (["--socket", "S", "spawn", "--loop-file", "l", "--prompt", "a", "--prompt-file", "b"],
+     "avenor control: spawn: --prompt and --prompt-file are mutually exclusive", False),
+    (["--socket", "S", "spawn", "--prompt", "a", "--resume", "s1", "--session-id", "s2"],
+     "avenor control: spawn: --session-id and --resume name different sessions", False),
     (["--socket", "S", "spawn", "--prompt", "a", "--thinking", "extreme"],
      'avenor control: spawn: invalid --thinking "extreme"', False),
     (["--socket", "S", "spawn", "--prompt", "a", "--timeout", "5m"],
      'invalid value "5m" for flag -timeout: parse error', False),
-    (["--socket", "S", "spawn", "--prompt", "a", "--resume", "s"],
-     "flag provided but not defined: -resume", False),
+    (["--socket", "S", "spawn", "--prompt", "a", "--session", "s"],
+     "flag provided but not defined: -session", False),
     (["--socket", "S", "spawn", "-h"], "Usage: avenor control --socket <path> spawn [flags]",
      False),
 ]

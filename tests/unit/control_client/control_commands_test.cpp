@@ -127,7 +127,9 @@ TEST(ControlClientParse, UsageHeaderListsEveryCommand) {
   for (const char* synopsis :
        {"status [runtime-id]", "list", "tail", "spawn <flags>", "cancel [runtime-id]",
         "prompt <text> [runtime-id]", "interrupt-and-prompt <text> [runtime-id]",
-        "answer-permission <request-id> <option-id> [runtime-id]", "shutdown [graceful|kill]"})
+        "answer-permission <request-id> <option-id> [runtime-id]", "shutdown [graceful|kill]",
+        "result [runtime-id]", "history <runtime-id> [limit]",
+        "wait-turn <runtime-id> [timeout-ms]", "identity"})
     EXPECT_NE(usage.find(std::string("\n  ") + synopsis + " "), std::string::npos) << synopsis;
 }
 
@@ -200,13 +202,105 @@ TEST(ControlClientSpawn, ThinkingVocabulary) {
   EXPECT_FALSE(e.append_usage);
 }
 
-TEST(ControlClientSpawn, ExactlyOnePromptSource) {
-  const std::string message =
-      "avenor control: spawn: exactly one of --prompt and --prompt-file is required\n";
-  EXPECT_EQ(parse_error({"spawn"}).text.rfind(message, 0), 0u);
-  EXPECT_EQ(parse_error({"spawn", "--prompt", ""}).text.rfind(message, 0), 0u);
-  EXPECT_EQ(parse_error({"spawn", "--prompt", "a", "--prompt-file", "b"}).text.rfind(message, 0),
+TEST(ControlClientSpawn, PromptSources) {
+  const std::string missing =
+      "avenor control: spawn: one of --prompt, --prompt-file and --loop-file is required\n";
+  EXPECT_EQ(parse_error({"spawn"}).text.rfind(missing, 0), 0u);
+  EXPECT_EQ(parse_error({"spawn", "--prompt", ""}).text.rfind(missing, 0), 0u);
+  EXPECT_EQ(parse_error({"spawn", "--prompt", "a", "--prompt-file", "b"})
+                .text.rfind("avenor control: spawn: --prompt and --prompt-file are mutually "
+                            "exclusive\n",
+                            0),
             0u);
+  // control.md §10.4 step 6: a loop file alone, or with one prompt source.
+  EXPECT_EQ(params_text(parse_ok({"spawn", "--loop-file", "/l.yaml"})),
+            R"({"loop_file":"/l.yaml"})");
+  EXPECT_EQ(params_text(parse_ok({"spawn", "--loop-file", "/l.yaml", "--prompt", "go"})),
+            R"({"prompt":"go","loop_file":"/l.yaml"})");
+  EXPECT_EQ(params_text(parse_ok({"spawn", "--loop-file", "/l.yaml", "--prompt-file", "/p"})),
+            R"({"prompt_file":"/p","loop_file":"/l.yaml"})");
+}
+
+TEST(ControlClientSpawn, SessionParentAndIdempotencyFlags) {
+  ControlRequest r =
+      parse_ok({"spawn", "--prompt", "p", "--agent-profile", "strict", "--session-id", "ses_1",
+                "--parent-id", "rt_2", "--idempotency-key", "k-9"});
+  EXPECT_EQ(params_text(r),
+            R"({"prompt":"p","agent_profile":"strict","session_id":"ses_1","parent_id":"rt_2",)"
+            R"("idempotency_key":"k-9"})");
+  // --resume is an alias of --session-id (the child's flag name).
+  EXPECT_EQ(params_text(parse_ok({"spawn", "--prompt", "p", "--resume", "ses_2"})),
+            R"({"prompt":"p","session_id":"ses_2"})");
+  EXPECT_EQ(params_text(
+                parse_ok({"spawn", "--prompt", "p", "--resume", "ses_3", "--session-id", "ses_3"})),
+            R"({"prompt":"p","session_id":"ses_3"})");
+  UsageError e =
+      parse_error({"spawn", "--prompt", "p", "--resume", "ses_3", "--session-id", "ses_4"});
+  EXPECT_EQ(e.text.rfind("avenor control: spawn: --session-id and --resume name different "
+                         "sessions\n",
+                         0),
+            0u)
+      << e.text;
+  for (const char* flag :
+       {"-loop-file", "-agent-profile", "-session-id", "-resume", "-parent-id", "-idempotency-key"})
+    EXPECT_NE(e.text.find(std::string("  ") + flag + " "), std::string::npos) << flag;
+}
+
+TEST(ControlClientParse, ResultHistoryWaitTurnIdentity) {
+  ControlRequest r = parse_ok({"result"});
+  EXPECT_EQ(r.method, "result");
+  EXPECT_EQ(params_text(r), "<none>");
+  EXPECT_EQ(r.output, OutputKind::indented_json);
+  EXPECT_EQ(r.call_timeout, ControlRequest::kDefaultCallTimeout);
+  EXPECT_EQ(params_text(parse_ok({"result", "rt_1"})), R"({"runtime_id":"rt_1"})");
+
+  r = parse_ok({"history", "rt_1"});
+  EXPECT_EQ(r.method, "history");
+  EXPECT_EQ(params_text(r), R"({"runtime_id":"rt_1"})");
+  EXPECT_EQ(r.output, OutputKind::indented_json);
+  EXPECT_EQ(params_text(parse_ok({"history", "rt_1", "20"})),
+            R"({"runtime_id":"rt_1","limit":20})");
+  EXPECT_EQ(params_text(parse_ok({"history", "rt_1", "0"})), R"({"runtime_id":"rt_1","limit":0})");
+
+  r = parse_ok({"identity"});
+  EXPECT_EQ(r.method, "identity");
+  EXPECT_EQ(params_text(r), "<none>");
+  EXPECT_EQ(r.output, OutputKind::indented_json);
+}
+
+TEST(ControlClientParse, WaitTurnClientTimeoutOutlastsTheServers) {
+  using std::chrono::milliseconds;
+  ControlRequest r = parse_ok({"wait-turn", "rt_1", "5000"});
+  EXPECT_EQ(r.method, "wait_turn");
+  EXPECT_EQ(params_text(r), R"({"runtime_id":"rt_1","timeout_ms":5000})");
+  EXPECT_EQ(r.output, OutputKind::indented_json);
+  EXPECT_EQ(r.call_timeout, milliseconds(35000));
+
+  // 0 and an absent timeout mean no server limit: the client waits as long.
+  r = parse_ok({"wait-turn", "rt_1", "0"});
+  EXPECT_EQ(params_text(r), R"({"runtime_id":"rt_1","timeout_ms":0})");
+  EXPECT_EQ(r.call_timeout, std::nullopt);
+  r = parse_ok({"wait-turn", "rt_1"});
+  EXPECT_EQ(params_text(r), R"({"runtime_id":"rt_1"})");
+  EXPECT_EQ(r.call_timeout, std::nullopt);
+  // Too large for the clock: no limit rather than an overflow.
+  EXPECT_EQ(parse_ok({"wait-turn", "rt_1", "9000000000000000000"}).call_timeout, std::nullopt);
+}
+
+TEST(ControlClientParse, CountArgumentErrors) {
+  EXPECT_EQ(parse_error({"wait-turn"}).text, "avenor control: wait-turn: missing <runtime-id>\n");
+  EXPECT_EQ(parse_error({"history"}).text, "avenor control: history: missing <runtime-id>\n");
+  UsageError e = parse_error({"wait-turn", "rt_1", "5s"});
+  EXPECT_EQ(e.text,
+            "avenor control: wait-turn: invalid <timeout-ms> \"5s\": want a non-negative "
+            "integer\n");
+  EXPECT_TRUE(e.append_usage);
+  EXPECT_EQ(parse_error({"history", "rt_1", "-1"}).text,
+            "avenor control: history: invalid <limit> \"-1\": want a non-negative integer\n");
+  EXPECT_EQ(parse_error({"history", "rt_1", "1", "2"}).text,
+            "avenor control: history: too many arguments (usage: history <runtime-id> [limit])\n");
+  EXPECT_EQ(parse_error({"identity", "x"}).text,
+            "avenor control: identity: too many arguments (usage: identity)\n");
 }
 
 TEST(ControlClientSpawn, FlagErrorsUseGoFlagTexts) {
@@ -216,8 +310,8 @@ TEST(ControlClientSpawn, FlagErrorsUseGoFlagTexts) {
   EXPECT_NE(e.text.find("-max-retries int"), std::string::npos) << e.text;
   EXPECT_FALSE(e.append_usage);
 
-  e = parse_error({"spawn", "--prompt", "p", "--resume", "x"});
-  EXPECT_EQ(e.text.rfind("flag provided but not defined: -resume\n", 0), 0u) << e.text;
+  e = parse_error({"spawn", "--prompt", "p", "--session", "x"});
+  EXPECT_EQ(e.text.rfind("flag provided but not defined: -session\n", 0), 0u) << e.text;
 
   e = parse_error({"spawn", "-h"});
   EXPECT_EQ(e.text.rfind("Usage: avenor control --socket <path> spawn [flags]\n", 0), 0u) << e.text;
