@@ -175,6 +175,8 @@ UsageError command_error(std::string_view command, const std::string& message) {
   return UsageError{std::string(kPrefix) + std::string(command) + ": " + message + "\n", true};
 }
 
+constexpr std::chrono::milliseconds kSpawnCallTimeout{150000};
+
 // wait_turn answers when the turn settles or its own timeout_ms passes
 // (-32020), so the client waits that long plus the usual 30 s margin; with no
 // server limit (0 or absent) the client has none either. A limit too large
@@ -291,6 +293,9 @@ std::variant<ControlRequest, UsageError> parse_spawn(const std::vector<std::stri
   request.method = "spawn";
   request.params = spawn_params(o);
   request.output = OutputKind::indented_json;
+  // spawn answers once the runtime's backend has a session: up to 10 s for
+  // the runtime to start and 90 s for the session (control.md §10.4).
+  request.call_timeout = kSpawnCallTimeout;
   return request;
 }
 
