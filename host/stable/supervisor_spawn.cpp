@@ -173,7 +173,9 @@ asio::awaitable<object> Supervisor::spawn_new(const object& params) {
     const char* env_url = std::getenv("AVENOR_OPENCODE_URL");
     if (env_url && *env_url) server_url = env_url;
   }
+  bool managed_server = false;
   if (backend_name == "opencode-http" && server_url.empty()) {
+    managed_server = true;
     std::error_code ec;
     const fs::path abs = fs::absolute(r.dir.value_or("."), ec).lexically_normal();
     try {
@@ -237,7 +239,11 @@ asio::awaitable<object> Supervisor::spawn_new(const object& params) {
   // /proc/self/exe stays this very binary even after the file was replaced
   // (an upgrade or a rebuild while the supervisor runs).
   launch.executable = "/proc/self/exe";
-  launch.argv = runtime_argv(r, command);
+  // With a server URL, opencode-http takes its directory from the server (the
+  // managed one runs there) and accepts only `--dir .`; the entry keeps the dir.
+  SpawnRequest as_launched = r;
+  if (managed_server) as_launched.dir = ".";
+  launch.argv = runtime_argv(as_launched, command);
   launch.env = child_environment();
   launch.stderr_file = dir / "stderr.log";
   launch.identity_token = spec.identity_token;
