@@ -14,7 +14,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 packages=(g++ cmake ninja-build git clang-format
           libboost1.81-dev libboost-json1.81-dev libboost-filesystem1.81-dev
           libcli11-dev libspdlog-dev libgtest-dev libgmock-dev tmux
-          libyaml-cpp-dev libtomlplusplus-dev libssl-dev
+          libyaml-cpp-dev libtomlplusplus-dev
           python3 python3-pytest)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
