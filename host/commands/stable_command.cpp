@@ -14,6 +14,7 @@
 #include "control/control_server.hpp"
 #include "http_debug/http_debug_server.hpp"
 #include "stable/registry.hpp"
+#include "stable/runtime.hpp"
 #include "stable/stable_debug_target.hpp"
 #include "stable/stable_methods.hpp"
 #include "stable/state_files.hpp"
@@ -100,11 +101,7 @@ int stable_main(const std::vector<std::string>& args, std::ostream& err) {
     if (!known && !loaded.registry) salvaged.push_back(id);
     if (!known && loaded.registry) {
       // A failed spawn leaves its directory: skip the id, list nothing.
-      try {
-        registry.next_runtime =
-            std::max<std::int64_t>(registry.next_runtime, std::stoll(id.substr(3)) + 1);
-      } catch (const std::exception&) {
-      }
+      registry.next_runtime = std::max(registry.next_runtime, runtime_number(id) + 1);
     }
   }
   const std::string run_id =

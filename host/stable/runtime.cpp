@@ -147,13 +147,20 @@ object Runtime::entry(const std::string& supervisor_run_id) const {
   return o;
 }
 
+std::int64_t runtime_number(const std::string& runtime_id) {
+  if (!runtime_id.starts_with("rt_")) return 0;
+  try {
+    return std::stoll(runtime_id.substr(3));
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
 SessionIdentityMap::Owner Runtime::owner() const {
   // rt_N → N: unique within a state directory, never 0.
-  try {
-    return std::stoull(spec.runtime_id.substr(3));
-  } catch (const std::exception&) {
-    return std::hash<std::string>{}(spec.runtime_id) | 1;
-  }
+  const std::int64_t n = runtime_number(spec.runtime_id);
+  return n > 0 ? static_cast<SessionIdentityMap::Owner>(n)
+               : std::hash<std::string>{}(spec.runtime_id) | 1;
 }
 
 RegistryRuntime Runtime::registry_entry() const {

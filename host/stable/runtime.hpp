@@ -96,6 +96,9 @@ struct Runtime {
   RegistryRuntime registry_entry() const;
 };
 
+// rt_N → N; 0 for anything else.
+std::int64_t runtime_number(const std::string& runtime_id);
+
 // The pending request as an entry shows it: fields minus the envelope, plus
 // cwd and, for a command, resolved_paths and path_escapes_cwd.
 boost::json::object permission_view(const boost::json::object& request, const std::string& dir);

@@ -7,6 +7,7 @@
 
 #include "control/rpc_error.hpp"
 #include "stable/dead_runtime.hpp"
+#include "stable/supervisor_errors.hpp"
 
 namespace avenor::host {
 
@@ -17,12 +18,6 @@ using boost::json::object;
 using boost::json::value;
 
 namespace {
-
-RpcError handler_error(const std::string& message) {
-  return RpcError(rpc_code::handler_error, message);
-}
-
-std::string in_quotes(const std::string& s) { return "\"" + s + "\""; }
 
 asio::awaitable<void> call_quietly(std::shared_ptr<RuntimeLink> link, std::string method,
                                    object params) {
@@ -144,7 +139,7 @@ void Supervisor::ingest(Runtime& rt, object event) {
     // Two live runtimes may resume one session; the map only answers the
     // resume check, so a refused claim changes nothing here.
     sessions_.claim(rt.session_id, rt.identity(), rt.owner());
-    save_registry_now();
+    registry_changed();
   }
   if (type == "permission.request") route_permission(rt);
   if (type == "session.end" && rt.link && json::bool_or(*shared, "final_output_truncated")) {
@@ -158,7 +153,7 @@ void Supervisor::ingest(Runtime& rt, object event) {
     asio::co_spawn(io_, refresh_backend_pid(rt.spec.runtime_id), [](std::exception_ptr) {});
   if (parked) {
     slots_.notify();
-    save_registry_now();
+    registry_changed();
     update_idle_timer();
     if (!rt.queued_prompts.empty() || rt.interrupt_text) forward_queued(rt);
   }
@@ -282,7 +277,7 @@ asio::awaitable<void> Supervisor::finish_runtime(std::string runtime_id,
   ++rt->settled;
   rt->changed.notify();
   slots_.notify();
-  save_registry_now();
+  registry_changed();
   update_idle_timer();
 }
 
@@ -305,7 +300,14 @@ void Supervisor::record_dead_end(Runtime& rt, const std::string& message) {
   write_failed_sentinel(rt.spec.sentinel_file, rt.session_id, run_id_, err_);
 }
 
-void Supervisor::save_registry_now() {
+void Supervisor::registry_changed() {
+  if (registry_write_posted_ || shutdown_done_) return;
+  registry_write_posted_ = true;
+  asio::post(io_, [this] { write_registry(); });
+}
+
+void Supervisor::write_registry() {
+  registry_write_posted_ = false;
   if (shutdown_done_) return;  // the registry was removed for good
   Registry reg;
   reg.supervisor_run_id = run_id_;

@@ -113,7 +113,10 @@ class Supervisor {
   boost::asio::awaitable<void> finish_runtime(std::string runtime_id, std::optional<int> exit_code,
                                               std::string description);
   void record_dead_end(Runtime& rt, const std::string& description);
-  void save_registry_now();
+  // Schedules one rewrite of registry.json for everything changed in this
+  // turn of the event loop (a spawn or a mass exit changes many entries).
+  void registry_changed();
+  void write_registry();
   void update_idle_timer();
   void forward_queued(Runtime& rt);
   boost::asio::awaitable<void> forward_loop(std::string runtime_id);
@@ -144,6 +147,7 @@ class Supervisor {
   boost::asio::steady_timer idle_timer_;
   bool idle_armed_ = false;
   bool shutdown_done_ = false;
+  bool registry_write_posted_ = false;
   std::function<void()> on_idle_;
 };
 

@@ -19,15 +19,6 @@ using boost::json::value;
 
 namespace {
 
-std::int64_t runtime_number(const std::string& id) {
-  if (!id.starts_with("rt_")) return 0;
-  try {
-    return std::stoll(id.substr(3));
-  } catch (const std::exception&) {
-    return 0;
-  }
-}
-
 RuntimeSpec spec_of(const RegistryRuntime& r) {
   RuntimeSpec s;
   s.runtime_id = r.runtime_id;
@@ -128,7 +119,7 @@ asio::awaitable<void> Supervisor::adopt(Registry registry, std::vector<std::stri
       if (r != runtimes_.end()) runtime_exited(*r->second, code, std::move(why));
     });
   }
-  save_registry_now();
+  registry_changed();
   update_idle_timer();
 }
 

@@ -11,6 +11,7 @@
 #include "stable/spawn_request.hpp"
 #include "stable/state_files.hpp"
 #include "stable/supervisor.hpp"
+#include "stable/supervisor_errors.hpp"
 #include "util/atomic_file.hpp"
 #include "util/duration.hpp"
 #include "util/random_hex.hpp"
@@ -33,12 +34,6 @@ constexpr auto kReadyLimit = std::chrono::seconds(10);
 constexpr auto kSessionLimit = std::chrono::seconds(90);
 // Prompts longer than this go to a file: one exec argument is limited to 128 KiB.
 constexpr std::size_t kInlinePromptBytes = 64 * 1024;
-
-RpcError handler_error(const std::string& message) {
-  return RpcError(rpc_code::handler_error, message);
-}
-
-std::string in_quotes(const std::string& s) { return "\"" + s + "\""; }
 
 // The last non-empty line of a runtime's stderr log.
 std::string last_stderr_line(const fs::path& file) {
@@ -158,7 +153,7 @@ asio::awaitable<object> Supervisor::spawn_new(const object& params) {
     throw handler_error("parent runtime " + in_quotes(parent_id) + " not found");
 
   const std::string runtime_id = "rt_" + std::to_string(next_runtime_++);
-  save_registry_now();  // ids are never reused, even after a crash
+  registry_changed();  // ids are never reused, even after a crash
 
   if (r.prompt.empty() && r.prompt_file.empty() && r.loop_file.empty())
     throw handler_error("prompt, prompt_file, or loop_file is required");
@@ -262,7 +257,7 @@ asio::awaitable<object> Supervisor::spawn_new(const object& params) {
     auto it = runtimes_.find(runtime_id);
     if (it != runtimes_.end()) runtime_exited(*it->second, code, std::move(why));
   });
-  save_registry_now();
+  registry_changed();
 
   // Failures from here on remove the runtime (its id stays used).
   std::string failure;
@@ -309,7 +304,7 @@ asio::awaitable<object> Supervisor::spawn_new(const object& params) {
       runtimes_.erase(it);
     }
     slots_.notify();
-    save_registry_now();
+    registry_changed();
     update_idle_timer();
     if (message.empty()) message = "runtime process exited before it was ready";
     throw handler_error(message);

@@ -10,6 +10,7 @@
 #include "control/rpc_error.hpp"
 #include "stable/dead_runtime.hpp"
 #include "stable/supervisor.hpp"
+#include "stable/supervisor_errors.hpp"
 #include "util/duration.hpp"
 
 namespace avenor::host {
@@ -18,16 +19,6 @@ namespace asio = boost::asio;
 namespace json = sdk::json;
 using boost::json::object;
 using boost::json::value;
-
-namespace {
-
-RpcError handler_error(const std::string& message) {
-  return RpcError(rpc_code::handler_error, message);
-}
-
-std::string in_quotes(const std::string& s) { return "\"" + s + "\""; }
-
-}  // namespace
 
 asio::awaitable<void> Supervisor::cancel(const std::string& runtime_id) {
   Runtime& rt = find(runtime_id);
@@ -127,7 +118,7 @@ asio::awaitable<void> Supervisor::forward_loop(std::string runtime_id) {
       if (rt->queued_prompts.empty() && !rt->interrupt_text) continue;
       rt->status = "running";
       update_idle_timer();
-      save_registry_now();
+      registry_changed();
     }
     const bool interrupt = rt->interrupt_text.has_value();
     std::string text;
