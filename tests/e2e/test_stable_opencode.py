@@ -11,6 +11,7 @@ import fcntl
 import json
 import os
 import stat
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -79,10 +80,27 @@ def literal_socket():
         lock.close()
 
 
-def test_documented_command_lines(oc_world, literal_socket, avenor):
+@pytest.fixture
+def literal_repo():
+    """/repo/A of the documented spawn line. Made (a git repository) when missing and then
+    removed again; an existing one is used as it is and never removed."""
+    made = [d for d in (Path("/repo"), Path("/repo/A")) if not d.exists()]
+    for d in made:
+        d.mkdir()
+    if made:
+        subprocess.run(["git", "-c", "init.defaultBranch=main", "init", "-q", "/repo/A"],
+                       check=True, timeout=30, stdout=subprocess.DEVNULL)
+    try:
+        yield Path("/repo/A")
+    finally:
+        if made:
+            shutil.rmtree(made[0])
+
+
+def test_documented_command_lines(oc_world, literal_socket, literal_repo, avenor):
     world, server = oc_world({"steps": [{"reply": "REVIEW-DONE"}, {"reply": "CONTINUE-DONE"}]})
     world.sock = literal_socket
-    repo_a = project(world, "A")
+    repo_a = literal_repo
     try:
         # avenor stable --control-socket /tmp/avenor-stable.sock
         sup = world.start(state_dir=False)
@@ -90,7 +108,7 @@ def test_documented_command_lines(oc_world, literal_socket, avenor):
         # avenor control --socket /tmp/avenor-stable.sock spawn --prompt "Review PR #42" \
         #   --dir /repo/A --label review-42
         p = subprocess.run([avenor, "control", "--socket", "/tmp/avenor-stable.sock", "spawn",
-                            "--prompt", "Review PR #42", "--dir", str(repo_a),
+                            "--prompt", "Review PR #42", "--dir", "/repo/A",
                             "--label", "review-42"],
                            capture_output=True, text=True, timeout=TURN, env=world.env)
         assert p.returncode == 0, p.stderr
