@@ -146,10 +146,11 @@ void Supervisor::ingest(Runtime& rt, object event) {
     rt.output_pending = true;
     asio::co_spawn(io_, fetch_full_output(rt.spec.runtime_id), asio::detached);
   }
-  // A new backend process comes with a new attempt.
-  if ((rt.backend_pid == 0 || type == "avenor.retry" || type == "session.start" ||
-       type == "avenor.parked") &&
-      rt.link && !rt.ended() && !rt.pid_refreshing)
+  // A new backend process comes with a new attempt; spawn reads the first one
+  // once the session exists. Not per event: a backend without a process
+  // (opencode-http) keeps pid 0 for good.
+  if ((type == "avenor.retry" || type == "session.start" || type == "avenor.parked") && rt.link &&
+      !rt.ended() && !rt.pid_refreshing)
     asio::co_spawn(io_, refresh_backend_pid(rt.spec.runtime_id), [](std::exception_ptr) {});
   if (parked) {
     slots_.notify();

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import stat
+import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +20,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from stable_harness import ASK, CONTINUED, HOLD, REPLY, assert_seq_exactly_once  # noqa: E402
 from stable_harness import world  # noqa: E402,F401 (the fixture)
+from control_rpc import wait_until  # noqa: E402
+
+
+def unix_endpoints(path: Path) -> int:
+    """Sockets bound to `path` (the listener and every connection it accepted)."""
+    with open("/proc/net/unix") as f:
+        return sum(1 for line in f if line.split()[-1:] == [str(path)])
+
 
 TOMBSTONE = re.compile(r"STOPPED reason=(\w+) pid=(\d+) at=(\S+)\n")
 
@@ -89,9 +98,31 @@ def test_documented_command_lines(world):
     assert listed[0]["label"] == "review-42" and listed[0]["status"] == "idle"
     assert listed[0]["final_output"] == REPLY
 
-    assert world.control_ok("prompt", "Continue", "rt_1") == "prompt queued\n"
+    # docs/control.md: `wait-turn rt_1 600000` answers when the next turn settles
+    endpoints = unix_endpoints(world.sock)
+    waiter = subprocess.Popen([world.avenor, "control", "--socket", str(world.sock), "wait-turn",
+                               "rt_1", "600000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=world.env, stdin=subprocess.DEVNULL, cwd=world.root)
+    try:
+        # The supervisor has accepted wait-turn's connection (the request is sent at once)
+        # before the prompt's process even starts.
+        wait_until(lambda: waiter.poll() is not None or unix_endpoints(world.sock) > endpoints,
+                   what="wait-turn's connection to be accepted")
+        assert world.control_ok("prompt", "Continue", "rt_1") == "prompt queued\n"
+        out, err = waiter.communicate(timeout=60)
+    finally:
+        if waiter.poll() is None:
+            waiter.kill()
+            waiter.wait()
+    assert waiter.returncode == 0, err
+    turn = json.loads(out)
+    assert turn["runtime_id"] == "rt_1" and turn["final_output"] == CONTINUED, turn
     rt.wait_event(lambda e: e.get("event") == "session.end" and
                   e.get("final_output") == CONTINUED, "second session.end (Continue)")
+    assert json.loads(world.control_ok("result", "rt_1")) == {"final_output": CONTINUED}
+    history = json.loads(world.control_ok("history", "rt_1", "20"))
+    assert history["runtime_id"] == "rt_1" and len(history["events"]) <= 20
+    assert history["events"][-1]["seq"] == history["latest_seq"]
     prompts = world.agents.prompt_texts("A")
     assert prompts == ["Review PR #42", "Continue"], prompts
     assert world.agents.methods("A").count("session/new") == 1, "the follow-up opened a session"
