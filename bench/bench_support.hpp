@@ -27,6 +27,18 @@ namespace fs = std::filesystem;
   throw std::system_error(errno, std::generic_category(), what);
 }
 
+// --avenor and --fake-agent, which every benchmark takes: both required and
+// executable; made absolute in place. Returns what is wrong, "" when nothing.
+inline std::string resolve_binaries(std::string& avenor, std::string& fake_agent) {
+  if (avenor.empty()) return "--avenor is required";
+  if (fake_agent.empty()) return "--fake-agent is required";
+  for (std::string* p : {&avenor, &fake_agent}) {
+    if (::access(p->c_str(), X_OK) != 0) return *p + " is not an executable file";
+    *p = fs::absolute(*p).string();
+  }
+  return "";
+}
+
 inline void write_file(const fs::path& path, std::string_view text, bool executable = false) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << text;

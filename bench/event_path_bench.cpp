@@ -94,13 +94,8 @@ Options parse_args(int argc, char** argv) {
     if (arg == "--repeat")
       o.repeat = static_cast<int>(std::min<std::int64_t>(parse_positive(arg, value), 1000));
   }
-  if (o.avenor.empty()) usage_error("--avenor is required");
-  if (o.fake_agent.empty()) usage_error("--fake-agent is required");
-  for (const std::string* p : {&o.avenor, &o.fake_agent}) {
-    if (::access(p->c_str(), X_OK) != 0) usage_error(*p + " is not an executable file");
-  }
-  o.avenor = fs::absolute(o.avenor).string();
-  o.fake_agent = fs::absolute(o.fake_agent).string();
+  if (std::string problem = resolve_binaries(o.avenor, o.fake_agent); !problem.empty())
+    usage_error(problem);
   return o;
 }
 

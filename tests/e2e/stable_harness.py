@@ -40,6 +40,7 @@ from typing import Any, Callable
 
 import pytest
 
+import control_rpc
 from control_rpc import ControlClient
 from fake_agent import fake_agent_binary
 
@@ -194,14 +195,8 @@ def killpg_quietly(pgid: int, sig=signal.SIGKILL) -> None:
 
 def wait_until(predicate: Callable[[], Any], timeout: float = WAIT, what: str = "condition",
                interval: float = 0.02) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not met within {timeout} s")
-        time.sleep(interval)
+    """control_rpc.wait_until with this harness's default bound."""
+    return control_rpc.wait_until(predicate, timeout=timeout, what=what, interval=interval)
 
 
 # --------------------------------------------------------------------------------------------
