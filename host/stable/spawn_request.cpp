@@ -1,65 +1,41 @@
 #include "stable/spawn_request.hpp"
 
 #include "control/rpc_error.hpp"
+#include "control/rpc_params.hpp"
 
 namespace avenor::host {
 
 using boost::json::object;
 
-namespace {
-
-std::string text(const object& p, const char* key) {
-  const auto* v = p.if_contains(key);
-  if (!v || v->is_null()) return {};
-  if (!v->is_string()) throw RpcError::invalid_params();
-  return std::string(v->get_string());
-}
-
-bool flag(const object& p, const char* key) {
-  const auto* v = p.if_contains(key);
-  if (!v || v->is_null()) return false;
-  if (!v->is_bool()) throw RpcError::invalid_params();
-  return v->get_bool();
-}
-
-std::int64_t integer(const object& p, const char* key) {
-  const auto* v = p.if_contains(key);
-  if (!v || v->is_null()) return 0;
-  if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
-    return static_cast<std::int64_t>(v->get_uint64());
-  if (v->is_double() &&
-      v->get_double() == static_cast<double>(static_cast<std::int64_t>(v->get_double())))
-    return static_cast<std::int64_t>(v->get_double());
-  throw RpcError::invalid_params();
-}
-
-}  // namespace
+// Absent or null → empty; the wrong type → -32602.
+using rpc_params::opt_bool;
+using rpc_params::opt_int;
+using rpc_params::opt_string;
 
 SpawnRequest parse_spawn_request(const object& p) {
   SpawnRequest r;
-  r.prompt = text(p, "prompt");
-  r.prompt_file = text(p, "prompt_file");
-  r.loop_file = text(p, "loop_file");
-  if (const auto* d = p.if_contains("dir"); d && !d->is_null()) r.dir = text(p, "dir");
-  r.agent = text(p, "agent");
-  r.model = text(p, "model");
-  r.thinking = text(p, "thinking");
-  r.backend = text(p, "backend");
-  r.agent_profile = text(p, "agent_profile");
-  r.label = text(p, "label");
-  r.server_url = text(p, "server_url");
-  r.on_event = text(p, "on_event");
-  r.sentinel_file = text(p, "sentinel_file");
-  r.permission_handler = text(p, "permission_handler");
-  r.auto_approve = flag(p, "auto_approve");
-  r.timeout_seconds = integer(p, "timeout");
-  r.max_retries = integer(p, "max_retries");
-  r.session_id = text(p, "session_id");
-  r.parent_id = text(p, "parent_id");
-  r.idempotency_key = text(p, "idempotency_key");
-  r.label_derived = flag(p, "label_derived");
-  r.runtime_id = text(p, "runtime_id");
+  r.prompt = opt_string(p, "prompt");
+  r.prompt_file = opt_string(p, "prompt_file");
+  r.loop_file = opt_string(p, "loop_file");
+  if (const auto* d = p.if_contains("dir"); d && !d->is_null()) r.dir = opt_string(p, "dir");
+  r.agent = opt_string(p, "agent");
+  r.model = opt_string(p, "model");
+  r.thinking = opt_string(p, "thinking");
+  r.backend = opt_string(p, "backend");
+  r.agent_profile = opt_string(p, "agent_profile");
+  r.label = opt_string(p, "label");
+  r.server_url = opt_string(p, "server_url");
+  r.on_event = opt_string(p, "on_event");
+  r.sentinel_file = opt_string(p, "sentinel_file");
+  r.permission_handler = opt_string(p, "permission_handler");
+  r.auto_approve = opt_bool(p, "auto_approve");
+  r.timeout_seconds = opt_int(p, "timeout").value_or(0);
+  r.max_retries = opt_int(p, "max_retries").value_or(0);
+  r.session_id = opt_string(p, "session_id");
+  r.parent_id = opt_string(p, "parent_id");
+  r.idempotency_key = opt_string(p, "idempotency_key");
+  r.label_derived = opt_bool(p, "label_derived");
+  r.runtime_id = opt_string(p, "runtime_id");
   if (r.timeout_seconds < 0 || r.max_retries < 0) throw RpcError::invalid_params();
   return r;
 }
