@@ -12,6 +12,7 @@
 #include "run/sentinel.hpp"
 #include "util/atomic_file.hpp"
 #include "util/json_text.hpp"
+#include "util/read_file.hpp"
 #include "util/unique_fd.hpp"
 #include "util/unix_time.hpp"
 
@@ -23,26 +24,6 @@ using boost::json::object;
 namespace {
 
 constexpr off_t kTailBytes = off_t{8} << 20;
-
-// The content of a regular file, or of its last `max` bytes; "" otherwise.
-std::string read_regular_tail(const std::filesystem::path& path, off_t max) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd) return {};
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return {};
-  const off_t start = std::max<off_t>(0, st.st_size - max);
-  std::string data(static_cast<std::size_t>(st.st_size - start), '\0');
-  std::size_t got = 0;
-  while (got < data.size()) {
-    ssize_t n =
-        ::pread(fd.get(), data.data() + got, data.size() - got, start + static_cast<off_t>(got));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += static_cast<std::size_t>(n);
-  }
-  data.resize(got);
-  return data;
-}
 
 }  // namespace
 

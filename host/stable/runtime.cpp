@@ -136,6 +136,9 @@ object Runtime::entry(const std::string& supervisor_run_id) const {
   o["phase_label"] = phase_label;
   o["pending_permission"] = permission.has_value();
   o["latest_seq"] = latest_seq;
+  // (new) How many turns have settled (parked or ended) since this supervisor
+  // linked the runtime: `avenor mcp` tells a follow-up's turn from the last one.
+  o["settled_turns"] = static_cast<std::int64_t>(settled);
   o["auto_approve"] = spec.auto_approve;
   if (permission) o["permission"] = permission_view(*permission, spec.dir);
   if (usage) o["usage"] = *usage;

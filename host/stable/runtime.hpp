@@ -16,8 +16,8 @@
 #include "run/session_identity.hpp"
 #include "stable/change_signal.hpp"
 #include "stable/registry.hpp"
-#include "stable/runtime_link.hpp"
-#include "stable/runtime_process.hpp"
+#include "control_client/rpc_link.hpp"
+#include "process/detached_process.hpp"
 
 namespace avenor::host {
 
@@ -74,8 +74,8 @@ struct Runtime {
   std::unique_ptr<boost::asio::steady_timer> question_timer;
 
   // --- handles ---
-  std::unique_ptr<RuntimeProcess> process;
-  std::shared_ptr<RuntimeLink> link;
+  std::unique_ptr<DetachedProcess> process;
+  std::shared_ptr<RpcLink> link;
   ChangeSignal changed;
 
   bool ended() const { return status == "ended"; }

@@ -19,7 +19,7 @@ using boost::json::value;
 
 namespace {
 
-asio::awaitable<void> call_quietly(std::shared_ptr<RuntimeLink> link, std::string method,
+asio::awaitable<void> call_quietly(std::shared_ptr<RpcLink> link, std::string method,
                                    object params) {
   co_await link->call(std::move(method), std::move(params));
 }

@@ -85,7 +85,7 @@ asio::awaitable<void> Supervisor::adopt(Registry registry, std::vector<std::stri
     }
 
     rt.process =
-        RuntimeProcess::adopt(io_, static_cast<pid_t>(entry.pid), static_cast<pid_t>(entry.pgid));
+        DetachedProcess::adopt(io_, static_cast<pid_t>(entry.pid), static_cast<pid_t>(entry.pgid));
     bool linked = false;
     if (rt.process) {
       try {

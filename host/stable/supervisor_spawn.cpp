@@ -18,8 +18,6 @@
 #include "util/self_executable.hpp"
 #include "util/unix_time.hpp"
 
-extern char** environ;
-
 namespace avenor::host {
 
 namespace asio = boost::asio;
@@ -45,18 +43,6 @@ std::string last_stderr_line(const fs::path& file) {
     if (!line.empty()) last = line;
   }
   return last;
-}
-
-std::vector<std::string> child_environment() {
-  std::vector<std::string> env;
-  for (char** e = environ; e && *e; ++e) {
-    std::string_view kv(*e);
-    if (kv.starts_with("AVENOR_CONTROL_READY_FD=") ||
-        kv.starts_with("AVENOR_CONTROL_IDENTITY_TOKEN="))
-      continue;
-    env.emplace_back(kv);
-  }
-  return env;
 }
 
 // Reservation of one admission slot until the runtime counts itself.
@@ -230,7 +216,7 @@ asio::awaitable<object> Supervisor::spawn_new(const object& params) {
   command.server_url = server_url;
   if (!spec.loop) command.parked_timeout = format_go_duration(options_.parked_timeout);
 
-  RuntimeLaunch launch;
+  DetachedLaunch launch;
   // /proc/self/exe stays this very binary even after the file was replaced
   // (an upgrade or a rebuild while the supervisor runs).
   launch.executable = "/proc/self/exe";
@@ -239,14 +225,14 @@ asio::awaitable<object> Supervisor::spawn_new(const object& params) {
   SpawnRequest as_launched = r;
   if (managed_server) as_launched.dir = ".";
   launch.argv = runtime_argv(as_launched, command);
-  launch.env = child_environment();
+  launch.env = inherited_environment();
   launch.stderr_file = dir / "stderr.log";
   launch.identity_token = spec.identity_token;
 
   auto owned = std::make_unique<Runtime>(std::move(spec));
   Runtime& rt = *owned;
   try {
-    rt.process = RuntimeProcess::launch(io_, launch);
+    rt.process = DetachedProcess::launch(io_, launch);
   } catch (const std::exception& e) {
     throw handler_error(e.what());
   }
@@ -329,8 +315,8 @@ asio::awaitable<object> Supervisor::spawn_new(const object& params) {
 
 asio::awaitable<void> Supervisor::link_runtime(Runtime& rt, std::int64_t replay_limit) {
   const std::string runtime_id = rt.spec.runtime_id;
-  auto link = co_await RuntimeLink::connect(io_.get_executor(), rt.spec.control_socket,
-                                            std::chrono::seconds(5));
+  auto link = co_await RpcLink::connect(io_.get_executor(), rt.spec.control_socket,
+                                        std::chrono::seconds(5));
   value identity = co_await link->call("identity", {}, std::chrono::seconds(10));
   const auto* id = identity.if_object();
   if (!id || json::string_or(*id, "token") != rt.spec.identity_token) {

@@ -29,4 +29,13 @@ std::string random_hex(std::size_t bytes) {
   return hex;
 }
 
+std::string random_uuid_v4() {
+  std::string hex = random_hex(16);
+  hex[12] = '4';  // version
+  static constexpr char kVariant[] = "89ab";
+  hex[16] = kVariant[std::stoi(hex.substr(16, 1), nullptr, 16) & 3];
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+         hex.substr(16, 4) + "-" + hex.substr(20);
+}
+
 }  // namespace avenor::host

@@ -1,4 +1,4 @@
-#include "stable/runtime_link.hpp"
+#include "control_client/rpc_link.hpp"
 
 #include <gtest/gtest.h>
 
@@ -74,15 +74,15 @@ class TestMethods : public ControlMethods {
   asio::steady_timer gate;
 };
 
-class RuntimeLinkTest : public ::testing::Test {
+class RpcLinkTest : public ::testing::Test {
  protected:
   // Connects to `path` on the loop; fails the test on error.
-  std::shared_ptr<RuntimeLink> dial(const std::string& path) {
-    std::shared_ptr<RuntimeLink> link;
+  std::shared_ptr<RpcLink> dial(const std::string& path) {
+    std::shared_ptr<RpcLink> link;
     std::string failure;
     bool done = false;
-    asio::co_spawn(io, RuntimeLink::connect(io.get_executor(), path, 2s),
-                   [&](std::exception_ptr e, std::shared_ptr<RuntimeLink> l) {
+    asio::co_spawn(io, RpcLink::connect(io.get_executor(), path, 2s),
+                   [&](std::exception_ptr e, std::shared_ptr<RpcLink> l) {
                      done = true;
                      link = std::move(l);
                      if (e) {
@@ -99,7 +99,7 @@ class RuntimeLinkTest : public ::testing::Test {
   }
 
   // Starts a call and returns what it will have ended with.
-  std::shared_ptr<CallSeen> start_call(const std::shared_ptr<RuntimeLink>& link, std::string method,
+  std::shared_ptr<CallSeen> start_call(const std::shared_ptr<RpcLink>& link, std::string method,
                                        object params = {},
                                        std::chrono::milliseconds timeout = 10s) {
     auto seen = std::make_shared<CallSeen>();
@@ -119,7 +119,7 @@ class RuntimeLinkTest : public ::testing::Test {
     return seen;
   }
 
-  std::shared_ptr<CallSeen> finish_call(const std::shared_ptr<RuntimeLink>& link,
+  std::shared_ptr<CallSeen> finish_call(const std::shared_ptr<RpcLink>& link,
                                         std::string method, object params = {}) {
     auto seen = start_call(link, std::move(method), std::move(params));
     EXPECT_TRUE(run_until(io, [&] { return seen->done; })) << "call did not complete";
@@ -132,14 +132,14 @@ class RuntimeLinkTest : public ::testing::Test {
 };
 
 // The same fixture with a real ControlServer on `path`.
-class RuntimeLinkServerTest : public RuntimeLinkTest {
+class RpcLinkServerTest : public RpcLinkTest {
  protected:
   void SetUp() override { server.start(); }
   TestMethods methods{io};
   ControlServer server{io, path, methods};
 };
 
-TEST_F(RuntimeLinkServerTest, CallReturnsResult) {
+TEST_F(RpcLinkServerTest, CallReturnsResult) {
   auto link = dial(path);
   ASSERT_TRUE(link);
   auto seen = finish_call(link, "echo", object{{"a", 1}, {"b", "two"}});
@@ -150,7 +150,7 @@ TEST_F(RuntimeLinkServerTest, CallReturnsResult) {
   link->close();
 }
 
-TEST_F(RuntimeLinkServerTest, ErrorObjectBecomesLinkCallError) {
+TEST_F(RpcLinkServerTest, ErrorObjectBecomesLinkCallError) {
   auto link = dial(path);
   ASSERT_TRUE(link);
   auto seen = finish_call(link, "fail");
@@ -167,7 +167,7 @@ TEST_F(RuntimeLinkServerTest, ErrorObjectBecomesLinkCallError) {
   link->close();
 }
 
-TEST_F(RuntimeLinkServerTest, ManyConcurrentCallsEachGetTheirOwnResult) {
+TEST_F(RpcLinkServerTest, ManyConcurrentCallsEachGetTheirOwnResult) {
   auto link = dial(path);
   ASSERT_TRUE(link);
   std::vector<std::shared_ptr<CallSeen>> calls;
@@ -179,7 +179,7 @@ TEST_F(RuntimeLinkServerTest, ManyConcurrentCallsEachGetTheirOwnResult) {
   link->close();
 }
 
-TEST_F(RuntimeLinkServerTest, EventsArriveInOrderWhileACallIsOutstanding) {
+TEST_F(RpcLinkServerTest, EventsArriveInOrderWhileACallIsOutstanding) {
   auto link = dial(path);
   ASSERT_TRUE(link);
   std::vector<std::int64_t> seqs;
@@ -195,7 +195,7 @@ TEST_F(RuntimeLinkServerTest, EventsArriveInOrderWhileACallIsOutstanding) {
   link->close();
 }
 
-TEST_F(RuntimeLinkServerTest, ServerClosingMidCallFailsTheCallAndReportsClosedOnce) {
+TEST_F(RpcLinkServerTest, ServerClosingMidCallFailsTheCallAndReportsClosedOnce) {
   auto link = dial(path);
   ASSERT_TRUE(link);
   int closed = 0;
@@ -216,7 +216,7 @@ TEST_F(RuntimeLinkServerTest, ServerClosingMidCallFailsTheCallAndReportsClosedOn
   EXPECT_EQ(closed, 1);
 }
 
-TEST_F(RuntimeLinkServerTest, TimeoutFailsOnlyThatCall) {
+TEST_F(RpcLinkServerTest, TimeoutFailsOnlyThatCall) {
   auto link = dial(path);
   ASSERT_TRUE(link);
   auto seen = start_call(link, "wait", {}, 50ms);
@@ -231,7 +231,7 @@ TEST_F(RuntimeLinkServerTest, TimeoutFailsOnlyThatCall) {
   link->close();
 }
 
-TEST_F(RuntimeLinkServerTest, ClosingFromAnEventHandlerIsSafe) {
+TEST_F(RpcLinkServerTest, ClosingFromAnEventHandlerIsSafe) {
   auto link = dial(path);
   ASSERT_TRUE(link);
   int events = 0;
@@ -249,7 +249,7 @@ TEST_F(RuntimeLinkServerTest, ClosingFromAnEventHandlerIsSafe) {
   EXPECT_FALSE(link);
 }
 
-TEST_F(RuntimeLinkServerTest, OnClosedRegisteredAfterTheEndStillFires) {
+TEST_F(RpcLinkServerTest, OnClosedRegisteredAfterTheEndStillFires) {
   auto link = dial(path);
   ASSERT_TRUE(link);
   link->close();
@@ -260,11 +260,11 @@ TEST_F(RuntimeLinkServerTest, OnClosedRegisteredAfterTheEndStillFires) {
   ASSERT_TRUE(run_until(io, [&] { return closed == 1; }));
 }
 
-TEST_F(RuntimeLinkTest, DialFailureNamesThePath) {
+TEST_F(RpcLinkTest, DialFailureNamesThePath) {
   std::string failure;
   bool done = false;
-  asio::co_spawn(io, RuntimeLink::connect(io.get_executor(), path, 1s),
-                 [&](std::exception_ptr e, std::shared_ptr<RuntimeLink>) {
+  asio::co_spawn(io, RpcLink::connect(io.get_executor(), path, 1s),
+                 [&](std::exception_ptr e, std::shared_ptr<RpcLink>) {
                    done = true;
                    try {
                      if (e) std::rethrow_exception(e);
@@ -276,7 +276,7 @@ TEST_F(RuntimeLinkTest, DialFailureNamesThePath) {
   EXPECT_EQ(failure, "dial " + path + ": No such file or directory");
 }
 
-TEST_F(RuntimeLinkTest, ResponsesAreMatchedById) {
+TEST_F(RpcLinkTest, ResponsesAreMatchedById) {
   // The second request is answered first.
   std::optional<object> held;
   test::FakeControlServer fake(path,
@@ -298,7 +298,7 @@ TEST_F(RuntimeLinkTest, ResponsesAreMatchedById) {
   link->close();
 }
 
-TEST_F(RuntimeLinkTest, EventsInterleavedWithResponsesKeepArrivalOrder) {
+TEST_F(RpcLinkTest, EventsInterleavedWithResponsesKeepArrivalOrder) {
   test::FakeControlServer fake(path, [](test::FakeControlServer::Connection& c, const object& req) {
     c.event(object{{"n", 1}});
     c.reply(req, value(true));
@@ -316,9 +316,9 @@ TEST_F(RuntimeLinkTest, EventsInterleavedWithResponsesKeepArrivalOrder) {
   link->close();
 }
 
-TEST_F(RuntimeLinkTest, OversizeLineClosesTheLink) {
+TEST_F(RpcLinkTest, OversizeLineClosesTheLink) {
   test::FakeControlServer fake(path, [](test::FakeControlServer::Connection& c, const object&) {
-    c.send_raw(std::string(RuntimeLink::kMaxLine + 1, 'x'));
+    c.send_raw(std::string(RpcLink::kMaxLine + 1, 'x'));
   });
   auto link = dial(path);
   ASSERT_TRUE(link);
@@ -333,7 +333,7 @@ TEST_F(RuntimeLinkTest, OversizeLineClosesTheLink) {
       << seen->closed_error->what();
 }
 
-TEST_F(RuntimeLinkTest, MalformedFrameClosesTheLink) {
+TEST_F(RpcLinkTest, MalformedFrameClosesTheLink) {
   test::FakeControlServer fake(path, [](test::FakeControlServer::Connection& c, const object&) {
     c.send_raw("{not json\n");
   });

@@ -1,5 +1,6 @@
-// One runtime's `avenor run` process as the supervisor sees it (control.md
-// §10.1): started detached in its own process group with stdin and stdout on
+// A long-lived avenor process started by another one: a supervisor's runtime
+// (`avenor run`, control.md §10.1) or the supervisor `avenor mcp` starts
+// (§11.2). Started detached in its own process group with stdin and stdout on
 // /dev/null, stderr appended to a file and a ready pipe; or re-adopted by pid
 // after a supervisor restart. Either way its exit is observed through a pidfd
 // on the supervisor's event loop, and the process outlives the supervisor if
@@ -22,7 +23,7 @@
 
 namespace avenor::host {
 
-struct RuntimeLaunch {
+struct DetachedLaunch {
   std::string executable;  // what is exec'ed (argv[0] is only what the process sees)
   std::vector<std::string> argv;
   std::vector<std::string> env;  // full environment, without the ready fd variable
@@ -30,7 +31,7 @@ struct RuntimeLaunch {
   std::string identity_token;  // AVENOR_CONTROL_IDENTITY_TOKEN
 };
 
-class RuntimeProcess {
+class DetachedProcess {
  public:
   // Exactly once, when the process has exited. `exit_code` is its status for
   // a child we started (1 when killed by a signal); nullopt for an adopted
@@ -38,17 +39,17 @@ class RuntimeProcess {
   using ExitHandler = std::function<void(std::optional<int> exit_code, std::string description)>;
 
   // Forks and execs; throws std::system_error when the process cannot start.
-  static std::unique_ptr<RuntimeProcess> launch(boost::asio::io_context& io,
-                                                const RuntimeLaunch& launch);
+  static std::unique_ptr<DetachedProcess> launch(boost::asio::io_context& io,
+                                                 const DetachedLaunch& launch);
   // Watches a process started by an earlier supervisor; nullptr when it is
   // already gone.
-  static std::unique_ptr<RuntimeProcess> adopt(boost::asio::io_context& io, pid_t pid, pid_t pgid);
+  static std::unique_ptr<DetachedProcess> adopt(boost::asio::io_context& io, pid_t pid, pid_t pgid);
 
-  RuntimeProcess(boost::asio::io_context& io, pid_t pid, pid_t pgid, bool is_child, UniqueFd pidfd,
-                 UniqueFd ready_read);
-  RuntimeProcess(const RuntimeProcess&) = delete;
-  RuntimeProcess& operator=(const RuntimeProcess&) = delete;
-  ~RuntimeProcess();
+  DetachedProcess(boost::asio::io_context& io, pid_t pid, pid_t pgid, bool is_child, UniqueFd pidfd,
+                  UniqueFd ready_read);
+  DetachedProcess(const DetachedProcess&) = delete;
+  DetachedProcess& operator=(const DetachedProcess&) = delete;
+  ~DetachedProcess();
 
   pid_t pid() const { return pid_; }
   pid_t pgid() const { return pgid_; }
@@ -76,6 +77,10 @@ class RuntimeProcess {
   std::optional<int> exit_code_;
   std::string description_;
 };
+
+// This process's environment without the ready-fd and identity variables,
+// which launch() sets for the new process itself.
+std::vector<std::string> inherited_environment();
 
 // "exit status 1", "signal: killed" — how a wait status reads in messages.
 std::string describe_wait_status(int status);

@@ -1,4 +1,4 @@
-#include "stable/runtime_link.hpp"
+#include "control_client/rpc_link.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -38,14 +38,15 @@ LinkCallError::LinkCallError(int code, std::string message, value data)
 
 // One outstanding call. The timer is both the call's deadline and its wake-up
 // signal: a response (or the link's end) cancels it after setting `outcome`.
-struct RuntimeLink::Pending {
+struct RpcLink::Pending {
   explicit Pending(const asio::any_io_executor& ex) : timer(ex) {}
   asio::steady_timer timer;
   std::optional<std::variant<value, LinkCallError, LinkClosedError>> outcome;
 };
 
-asio::awaitable<std::shared_ptr<RuntimeLink>> RuntimeLink::connect(
-    asio::any_io_executor ex, std::string path, std::chrono::milliseconds timeout) {
+asio::awaitable<std::shared_ptr<RpcLink>> RpcLink::connect(asio::any_io_executor ex,
+                                                           std::string path,
+                                                           std::chrono::milliseconds timeout) {
   std::optional<stream_protocol::endpoint> endpoint;
   try {
     endpoint.emplace(path);
@@ -70,20 +71,20 @@ asio::awaitable<std::shared_ptr<RuntimeLink>> RuntimeLink::connect(
   deadline.cancel();
   if (*timed_out) throw LinkClosedError("dial " + path + ": timeout after " + describe(timeout));
   if (ec) throw LinkClosedError("dial " + path + ": " + ec.message());
-  auto link = std::make_shared<RuntimeLink>(std::move(*socket), std::move(path));
+  auto link = std::make_shared<RpcLink>(std::move(*socket), std::move(path));
   link->start();
   co_return link;
 }
 
-RuntimeLink::RuntimeLink(stream_protocol::socket socket, std::string path)
+RpcLink::RpcLink(stream_protocol::socket socket, std::string path)
     : socket_(std::move(socket)), path_(std::move(path)), write_signal_(socket_.get_executor()) {}
 
-RuntimeLink::~RuntimeLink() {
+RpcLink::~RpcLink() {
   boost::system::error_code ignored;
   socket_.close(ignored);
 }
 
-void RuntimeLink::start() {
+void RpcLink::start() {
   auto self = shared_from_this();
   asio::co_spawn(
       socket_.get_executor(), [self]() { return self->read_loop(); }, asio::detached);
@@ -91,11 +92,11 @@ void RuntimeLink::start() {
       socket_.get_executor(), [self]() { return self->write_loop(); }, asio::detached);
 }
 
-void RuntimeLink::on_event(std::function<void(object params)> handler) {
+void RpcLink::on_event(std::function<void(object params)> handler) {
   on_event_ = std::move(handler);
 }
 
-void RuntimeLink::on_closed(std::function<void()> handler) {
+void RpcLink::on_closed(std::function<void()> handler) {
   if (closed_notified_) {
     // Registered after the end was reported: still report it, once.
     if (handler) asio::post(socket_.get_executor(), std::move(handler));
@@ -104,8 +105,8 @@ void RuntimeLink::on_closed(std::function<void()> handler) {
   on_closed_ = std::move(handler);
 }
 
-asio::awaitable<value> RuntimeLink::call(std::string method, object params,
-                                         std::chrono::milliseconds timeout) {
+asio::awaitable<value> RpcLink::call(std::string method, object params,
+                                     std::chrono::milliseconds timeout) {
   auto self = shared_from_this();
   if (closed_) throw LinkClosedError(close_reason_);
   const std::int64_t id = next_id_++;
@@ -133,16 +134,16 @@ asio::awaitable<value> RuntimeLink::call(std::string method, object params,
   co_return std::move(std::get<value>(outcome));
 }
 
-void RuntimeLink::close() { shut("link to " + path_ + " closed"); }
+void RpcLink::close() { shut("link to " + path_ + " closed"); }
 
-void RuntimeLink::send(std::string frame) {
+void RpcLink::send(std::string frame) {
   if (closed_) return;
   frame.push_back('\n');
   outbox_.push_back(std::move(frame));
   write_signal_.cancel();
 }
 
-asio::awaitable<void> RuntimeLink::read_loop() {
+asio::awaitable<void> RpcLink::read_loop() {
   auto self = shared_from_this();
   std::string buffer;
   while (!closed_) {
@@ -168,7 +169,7 @@ asio::awaitable<void> RuntimeLink::read_loop() {
   }
 }
 
-void RuntimeLink::dispatch(std::string_view line) {
+void RpcLink::dispatch(std::string_view line) {
   boost::json::parse_options options;
   options.max_depth = kMaxDepth;
   boost::system::error_code ec;
@@ -222,7 +223,7 @@ void RuntimeLink::dispatch(std::string_view line) {
   pending->timer.cancel();
 }
 
-asio::awaitable<void> RuntimeLink::write_loop() {
+asio::awaitable<void> RpcLink::write_loop() {
   auto self = shared_from_this();
   std::string batch;
   while (!closed_) {
@@ -249,7 +250,7 @@ asio::awaitable<void> RuntimeLink::write_loop() {
   }
 }
 
-void RuntimeLink::shut(const std::string& why) {
+void RpcLink::shut(const std::string& why) {
   if (closed_) return;
   closed_ = true;
   close_reason_ = why;

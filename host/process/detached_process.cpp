@@ -1,4 +1,4 @@
-#include "stable/runtime_process.hpp"
+#include "process/detached_process.hpp"
 
 #include <fcntl.h>
 #include <sys/syscall.h>
@@ -12,6 +12,8 @@
 #include <csignal>
 #include <cstring>
 #include <system_error>
+
+extern char** environ;
 
 namespace avenor::host {
 
@@ -62,6 +64,18 @@ UniqueFd pidfd_open(pid_t pid) {
 
 }  // namespace
 
+std::vector<std::string> inherited_environment() {
+  std::vector<std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view kv(*e);
+    if (kv.starts_with("AVENOR_CONTROL_READY_FD=") ||
+        kv.starts_with("AVENOR_CONTROL_IDENTITY_TOKEN="))
+      continue;
+    env.emplace_back(kv);
+  }
+  return env;
+}
+
 std::string describe_wait_status(int status) {
   if (WIFEXITED(status)) return "exit status " + std::to_string(WEXITSTATUS(status));
   if (WIFSIGNALED(status)) {
@@ -72,8 +86,8 @@ std::string describe_wait_status(int status) {
   return "exited";
 }
 
-std::unique_ptr<RuntimeProcess> RuntimeProcess::launch(asio::io_context& io,
-                                                       const RuntimeLaunch& spec) {
+std::unique_ptr<DetachedProcess> DetachedProcess::launch(asio::io_context& io,
+                                                         const DetachedLaunch& spec) {
   const std::string what = "start runtime";
   if (spec.argv.empty()) throw_errno(EINVAL, what);
   UniqueFd null_fd(::open("/dev/null", O_RDWR | O_CLOEXEC));
@@ -126,30 +140,31 @@ std::unique_ptr<RuntimeProcess> RuntimeProcess::launch(asio::io_context& io,
     }
     throw_errno(saved, what + ": pidfd_open");
   }
-  auto process =
-      std::make_unique<RuntimeProcess>(io, pid, pid, true, std::move(pidfd), std::move(ready_read));
+  auto process = std::make_unique<DetachedProcess>(io, pid, pid, true, std::move(pidfd),
+                                                   std::move(ready_read));
   process->watch_exit();
   return process;
 }
 
-std::unique_ptr<RuntimeProcess> RuntimeProcess::adopt(asio::io_context& io, pid_t pid, pid_t pgid) {
+std::unique_ptr<DetachedProcess> DetachedProcess::adopt(asio::io_context& io, pid_t pid,
+                                                        pid_t pgid) {
   if (pid <= 0) return nullptr;
   UniqueFd pidfd = pidfd_open(pid);
   if (!pidfd) return nullptr;  // ESRCH: gone
-  auto process = std::make_unique<RuntimeProcess>(io, pid, pgid > 0 ? pgid : pid, false,
-                                                  std::move(pidfd), UniqueFd());
+  auto process = std::make_unique<DetachedProcess>(io, pid, pgid > 0 ? pgid : pid, false,
+                                                   std::move(pidfd), UniqueFd());
   process->watch_exit();
   return process;
 }
 
-RuntimeProcess::RuntimeProcess(asio::io_context& io, pid_t pid, pid_t pgid, bool is_child,
-                               UniqueFd pidfd, UniqueFd ready_read)
+DetachedProcess::DetachedProcess(asio::io_context& io, pid_t pid, pid_t pgid, bool is_child,
+                                 UniqueFd pidfd, UniqueFd ready_read)
     : io_(io), pid_(pid), pgid_(pgid), is_child_(is_child), exit_watch_(io), ready_(io) {
   exit_watch_.assign(pidfd.release());
   if (ready_read) ready_.assign(ready_read.release());
 }
 
-RuntimeProcess::~RuntimeProcess() {
+DetachedProcess::~DetachedProcess() {
   boost::system::error_code ec;
   exit_watch_.close(ec);
   ready_.close(ec);
@@ -162,7 +177,7 @@ RuntimeProcess::~RuntimeProcess() {
   }
 }
 
-void RuntimeProcess::on_exit(ExitHandler handler) {
+void DetachedProcess::on_exit(ExitHandler handler) {
   on_exit_ = std::move(handler);
   if (exited_ && on_exit_) {
     asio::post(io_, [this] {
@@ -171,7 +186,7 @@ void RuntimeProcess::on_exit(ExitHandler handler) {
   }
 }
 
-void RuntimeProcess::watch_exit() {
+void DetachedProcess::watch_exit() {
   exit_watch_.async_wait(asio::posix::stream_descriptor::wait_read,
                          [this](boost::system::error_code ec) {
                            if (ec == asio::error::operation_aborted) return;
@@ -179,7 +194,7 @@ void RuntimeProcess::watch_exit() {
                          });
 }
 
-void RuntimeProcess::reap() {
+void DetachedProcess::reap() {
   if (exited_) return;
   exited_ = true;
   if (is_child_) {
@@ -201,7 +216,7 @@ void RuntimeProcess::reap() {
   if (on_exit_) std::exchange(on_exit_, {})(exit_code_, description_);
 }
 
-asio::awaitable<bool> RuntimeProcess::wait_ready(std::chrono::milliseconds limit) {
+asio::awaitable<bool> DetachedProcess::wait_ready(std::chrono::milliseconds limit) {
   if (!ready_.is_open()) co_return false;
   asio::steady_timer timer(io_);
   timer.expires_after(limit);
@@ -223,7 +238,7 @@ asio::awaitable<bool> RuntimeProcess::wait_ready(std::chrono::milliseconds limit
   co_return !ec && !*timed_out && n == 1 && byte == 0x01;
 }
 
-void RuntimeProcess::signal_group(int signal) const {
+void DetachedProcess::signal_group(int signal) const {
   if (pgid_ > 0) ::kill(-pgid_, signal);
 }
 

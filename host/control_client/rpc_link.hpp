@@ -1,6 +1,7 @@
-// The supervisor's asynchronous JSON-RPC 2.0 client to one runtime's control
-// socket (control.md §2, §10.1): many calls in flight, event notifications
-// delivered as they arrive, all on the supervisor's single event loop.
+// An asynchronous JSON-RPC 2.0 client to a control socket (control.md §2):
+// many calls in flight, event notifications delivered as they arrive, all on
+// the caller's single event loop. The supervisor links to its runtimes with it
+// (§10.1); `avenor mcp` links to its supervisors (§11.2).
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -39,21 +40,21 @@ class LinkClosedError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-class RuntimeLink : public std::enable_shared_from_this<RuntimeLink> {
+class RpcLink : public std::enable_shared_from_this<RpcLink> {
  public:
   // A longer inbound line closes the link (it cannot be a sane frame).
   static constexpr std::size_t kMaxLine = 64 * 1024 * 1024;
 
   // Connects within `timeout` (zero: no limit); throws
   // LinkClosedError("dial <path>: <reason>").
-  static boost::asio::awaitable<std::shared_ptr<RuntimeLink>> connect(
+  static boost::asio::awaitable<std::shared_ptr<RpcLink>> connect(
       boost::asio::any_io_executor ex, std::string path, std::chrono::milliseconds timeout);
 
   // Use connect(); public only for make_shared.
-  RuntimeLink(boost::asio::local::stream_protocol::socket socket, std::string path);
-  ~RuntimeLink();
-  RuntimeLink(const RuntimeLink&) = delete;
-  RuntimeLink& operator=(const RuntimeLink&) = delete;
+  RpcLink(boost::asio::local::stream_protocol::socket socket, std::string path);
+  ~RpcLink();
+  RpcLink(const RpcLink&) = delete;
+  RpcLink& operator=(const RpcLink&) = delete;
 
   // `params` of every "event" notification, in arrival order, called
   // synchronously from the read loop (also while calls are outstanding). A
