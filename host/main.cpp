@@ -4,7 +4,6 @@
 #include <spdlog/spdlog.h>
 
 #include <iostream>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -13,6 +12,7 @@
 #include "commands/claude_channel_command.hpp"
 #include "commands/control_command.hpp"
 #include "commands/doctor_command.hpp"
+#include "commands/mcp_command.hpp"
 #include "commands/plugins_command.hpp"
 #include "commands/run_command.hpp"
 #include "commands/stable_command.hpp"
@@ -21,9 +21,6 @@
 #include "process/signals.hpp"
 
 namespace {
-
-// Commands of the spec that later work will build; until then they say so.
-const std::set<std::string, std::less<>> kNotBuiltYet{"mcp"};
 
 void configure_logging() {
   // Diagnostics go to stderr only; stdout belongs to the commands.
@@ -55,13 +52,10 @@ int main(int argc, char** argv) {
   if (first == "watch") return watch_main(rest(), std::cout, std::cerr);
   if (first == "control") return control_main(rest(), std::cout, std::cerr);
   if (first == "stable") return stable_main(rest(), std::cerr);
+  if (first == "mcp") return mcp_main(rest(), std::cerr);
   if (first == "verify") return verify_main(rest(), std::cout, std::cerr);
   if (first == "claude-channel") return claude_channel_main(rest(), std::cerr);
   if (first == "claude-channel-cleanup")
     return claude_channel_cleanup_main(rest(), std::cout, std::cerr);
-  if (kNotBuiltYet.count(first)) {
-    std::cerr << "avenor " << first << ": not built yet in this version\n";
-    return 1;
-  }
   return run_main(args, std::cerr);
 }

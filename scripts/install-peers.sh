@@ -31,6 +31,7 @@ PINS=(
   "@openai/codex              0.169.0  codex"
   "@mariozechner/pi-coding-agent 0.73.1 pi"
   "@anthropic-ai/claude-code  2.1.197  claude"
+  "@modelcontextprotocol/sdk  1.32.2   -"
 )
 
 log() { printf 'install-peers: %s\n' "$*"; }

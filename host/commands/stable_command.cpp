@@ -92,14 +92,16 @@ int stable_main(const std::vector<std::string>& args, std::ostream& err) {
   }
   for (const auto& w : loaded.warnings) err << "avenor stable: " << w << "\n";
   Registry registry = loaded.registry.value_or(Registry{});
-  // Runtime directories the registry does not know (it was lost or
-  // corrupt) are listed as ended; their ids are never reused.
+  // Runtime directories a corrupt registry no longer names are listed as
+  // ended; their ids are never reused. Without a registry (an orderly
+  // shutdown removed it, and its tombstones with it) they are only skipped.
+  const bool registry_lost = !loaded.registry && !loaded.warnings.empty();
   std::vector<std::string> salvaged;
   for (const auto& id : runtime_dirs(o.state_dir)) {
     bool known = false;
     for (const auto& r : registry.runtimes) known = known || r.runtime_id == id;
-    if (!known && !loaded.registry) salvaged.push_back(id);
-    if (!known && loaded.registry) {
+    if (!known && registry_lost) salvaged.push_back(id);
+    if (!known && !registry_lost) {
       // A failed spawn leaves its directory: skip the id, list nothing.
       registry.next_runtime = std::max(registry.next_runtime, runtime_number(id) + 1);
     }

@@ -336,3 +336,23 @@ def test_idle_timer_waits_for_active_runtimes_not_parked_ones(world):
     assert lines[0] == "KILLED", "the idle pass cancels the parked runtime"
     world.wait_no_processes("after the shutdown pass")
 
+
+
+def test_restart_after_shutdown_starts_empty(world):
+    """An orderly shutdown ends the tombstones with the supervisor: a new one on the same socket
+    lists nothing (not the old runtime directories as remains of a lost registry) and does not
+    reuse their ids."""
+    sup = world.stable()
+    with sup.client() as c:
+        c.spawn(prompt="quick", dir=str(world.workdir("old")))
+        c.wait_parked("rt_1")
+    assert world.control_ok("shutdown", "graceful") == "shutting down\n"
+    assert sup.wait_exit() == 0, sup.stderr_text()
+    assert world.rt("rt_1").events_path.exists(), "the old runtime's log must stay"
+
+    sup2 = world.stable()
+    with sup2.client() as c:
+        assert c.list() == [], "tombstones of the previous supervisor came back"
+        nxt = c.spawn(prompt="fresh", dir=str(world.workdir("fresh")))
+        assert nxt["runtime_id"] == "rt_2", "a runtime id was reused in the same state dir"
+        c.wait_parked("rt_2")
