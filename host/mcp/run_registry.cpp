@@ -35,7 +35,11 @@ std::vector<RunRecord*> RunRegistry::on_supervisor(const std::string& supervisor
 }
 
 void RunRegistry::remove_supervisor(const std::string& supervisor_id) {
-  std::erase_if(runs_, [&](const auto& r) { return r->supervisor_id == supervisor_id; });
+  // Waits in flight may still hold a record: removed ones are retired, not
+  // destroyed, for the life of the server.
+  for (auto& r : runs_)
+    if (r->supervisor_id == supervisor_id) retired_.push_back(std::move(r));
+  std::erase_if(runs_, [](const auto& r) { return r == nullptr; });
 }
 
 }  // namespace avenor::host::mcp

@@ -50,6 +50,7 @@ class RunRegistry {
  private:
   // In insertion order: "newest" is the last.
   std::vector<std::unique_ptr<RunRecord>> runs_;
+  std::vector<std::unique_ptr<RunRecord>> retired_;
 };
 
 }  // namespace avenor::host::mcp

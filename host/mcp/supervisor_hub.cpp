@@ -93,7 +93,9 @@ asio::awaitable<std::shared_ptr<RpcLink>> SupervisorHub::dial(std::string path) 
   try {
     co_return co_await RpcLink::connect(io_.get_executor(), path, 5s);
   } catch (const LinkClosedError& e) {
-    throw ToolError(std::string("supervisor ") + e.what());
+    std::string reason = e.what();
+    if (reason.starts_with("dial ")) reason = reason.substr(5);  // "dial <path>: <why>"
+    throw ToolError("supervisor " + reason);
   }
 }
 

@@ -279,6 +279,98 @@ def test_models_list_and_head(model_server):
     assert [r["action"] for r in srv.requests()] == ["models", "head"]
 
 
+def test_responses_namespaced_tool_call(model_server):
+    """codex offers MCP tools as {"type": "namespace"} groups; a call of one names both."""
+    srv = model_server({"steps": [{"tool_call": {"namespace": "mcp__avenor",
+                                                 "name": "avenor_status",
+                                                 "arguments": {"run_id": "sub-1"}}}]})
+    group = {"type": "namespace", "name": "mcp__avenor", "tools": [
+        {"type": "function", "name": "avenor_status", "parameters": {"type": "object"}}]}
+    body = {"model": "fake-model", "stream": True, "input": [], "tools": [group]}
+    _, text = post(srv, "/v1/responses", body)
+    events = [(e, json.loads(d)) for e, d in sse_events(text)]
+    (item,) = events[-1][1]["response"]["output"]
+    assert (item["type"], item["namespace"], item["name"]) == \
+        ("function_call", "mcp__avenor", "avenor_status")
+    assert json.loads(item["arguments"]) == {"run_id": "sub-1"}
+    added = next(d["item"] for e, d in events if e == "response.output_item.added")
+    assert added["namespace"] == "mcp__avenor"
+
+
+def test_reply_from_tool_result_in_every_dialect(model_server):
+    """The step answers with its prefix + the LAST tool result of the request, whatever the
+    wire API; a request with none gets NO-TOOL-RESULT."""
+    step = {"reply_from_tool_result": "Sub-agent said: "}
+    srv = model_server({"steps": [step] * 6 + [{"reply_from_tool_result": True}]})
+    # chat completions: role "tool" messages (string, then a list of parts)
+    body = chat_body()
+    body["messages"] += [{"role": "tool", "tool_call_id": "c1", "content": "old"},
+                         {"role": "tool", "tool_call_id": "c2",
+                          "content": [{"type": "text", "text": "CHAT-"}, {"type": "text",
+                                                                           "text": "RESULT"}]}]
+    _, text = post(srv, "/v1/chat/completions", body)
+    assert "".join(d.get("content") or "" for d in deltas(chat_chunks(text))) == \
+        "Sub-agent said: CHAT-RESULT"
+
+    # Responses: function_call_output items
+    rtool = {"type": "function", "name": "mcp__avenor__avenor_result",
+             "parameters": {"type": "object"}}
+    body = {"model": "fake-model", "stream": True, "tools": [rtool], "input": [
+        {"type": "function_call_output", "call_id": "a", "output": "first"},
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "x"}]},
+        {"type": "function_call_output", "call_id": "b",
+         "output": [{"type": "input_text", "text": "{\"output\":\"RESP-RESULT\"}"}]}]}
+    _, text = post(srv, "/v1/responses", body)
+    events = [(e, json.loads(d)) for e, d in sse_events(text)]
+    assert "".join(d["delta"] for e, d in events if e == "response.output_text.delta") == \
+        'Sub-agent said: {"output":"RESP-RESULT"}'
+
+    # Anthropic: tool_result blocks (list content), the last one wins
+    atool = {"name": "mcp__avenor__avenor_result", "input_schema": {"type": "object"}}
+    body = {"model": "m", "stream": True, "tools": [atool], "messages": [
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1",
+                                      "content": "earlier"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "ok"}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t2",
+                                      "content": [{"type": "text", "text": "ANTH-RESULT"}]}]}]}
+    _, text = post(srv, "/v1/messages?beta=true", body)
+    partial = "".join(d["delta"].get("text", "") for e, d in
+                      [(e, json.loads(d)) for e, d in sse_events(text)]
+                      if e == "content_block_delta")
+    assert partial == "Sub-agent said: ANTH-RESULT"
+
+    # Anthropic, non-streaming, string content
+    body = {"model": "m", "tools": [atool], "messages": [
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1",
+                                      "content": "PLAIN"}]}]}
+    _, text = post(srv, "/v1/messages", body)
+    assert json.loads(text)["content"] == [{"type": "text", "text": "Sub-agent said: PLAIN"}]
+
+    # Gemini: functionResponse parts
+    gtools = [{"functionDeclarations": [{"name": "avenor_result", "parameters": {}}]}]
+    body = {"tools": gtools, "contents": [
+        {"role": "model", "parts": [{"functionCall": {"name": "avenor_result", "args": {}}}]},
+        {"role": "user", "parts": [{"functionResponse": {"name": "avenor_result",
+                                                         "response": {"output": "GEM-RESULT"}}}]}]}
+    _, text = post(srv, "/v1beta/models/gemini-2.5-flash:generateContent", body)
+    parts = json.loads(text)["candidates"][0]["content"]["parts"]
+    assert "".join(p["text"] for p in parts) == "Sub-agent said: GEM-RESULT"
+
+    # no tool result at all
+    _, text = post(srv, "/v1/chat/completions", chat_body())
+    assert "".join(d.get("content") or "" for d in deltas(chat_chunks(text))) == \
+        "Sub-agent said: NO-TOOL-RESULT"
+
+    # `true`: no prefix
+    body = chat_body()
+    body["messages"].append({"role": "tool", "tool_call_id": "c1", "content": "BARE"})
+    _, text = post(srv, "/v1/chat/completions", body)
+    assert "".join(d.get("content") or "" for d in deltas(chat_chunks(text))) == "BARE"
+
+    assert [(r["kind"], r["step"], r["action"]) for r in srv.requests()] == [
+        ("main", i, "reply_from_tool_result") for i in range(7)]
+
+
 # ---------------------------------------------------------------------------
 # real CLIs over ACP, straight from Python
 # ---------------------------------------------------------------------------

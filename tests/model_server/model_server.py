@@ -25,9 +25,11 @@ Script (JSON)::
                {"reply_chunks": ["a", "b"]},
                {"tool_call": {"command": "printf 'TOOL-MARKER-%d\\n' 42"}},
                {"tool_call": {"name": "read", "arguments": {"filePath": "x"}}},
+               {"tool_call": {"namespace": "mcp__avenor", "name": "avenor_status"}},
                {"error": 500, "message": "injected failure", "repeat": true},
                {"hang": true},
-               {"delay_ms": 200, "reply": "late"}]}
+               {"delay_ms": 200, "reply": "late"},
+               {"reply_from_tool_result": "Sub-agent said: "}]}
 
 A request that carries tools is a *main* request and consumes the next step;
 a tool-less request (title generators, summaries, ...) is a *side* request
@@ -35,6 +37,10 @@ and is answered with ``side_reply`` without consuming a step. Gemini JSON-mode
 requests (the model router's classifier, next-speaker checks) are side
 requests answered with a JSON object built from their response schema. When
 the steps run out, main requests get the reply ``SCRIPT-EXHAUSTED``.
+``reply_from_tool_result`` replies with its value (a prefix; ``true`` = none)
+followed by the text of the last tool result in the request (``NO-TOOL-RESULT``
+when it carries none), so a script can echo what a tool returned without
+knowing it in advance.
 
 Every request is appended to the record file as one JSON line (flushed at
 once, before the answer is sent) with keys: seq, time, method, path, query,
@@ -61,6 +67,7 @@ RECORDED_HEADERS = (
     "accept", "anthropic-version", "anthropic-beta", "originator", "session-id",
 )
 EXHAUSTED_REPLY = "SCRIPT-EXHAUSTED"
+NO_TOOL_RESULT = "NO-TOOL-RESULT"
 USAGE = {"input": 10, "output": 3}
 
 
@@ -154,6 +161,20 @@ def shell_arguments(schema: dict, command: str) -> dict:
     return args
 
 
+def content_text(value) -> str:
+    """The text of a tool result's content: a string as it is, a list of parts
+    ({"type": "text"|"input_text"|"output_text", "text": ...}) joined, anything
+    else as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("text"), str):
+        return value["text"]
+    if isinstance(value, list):
+        return "".join(content_text(v) for v in value
+                       if isinstance(v, str) or (isinstance(v, dict) and "text" in v))
+    return json.dumps(value)
+
+
 # --------------------------------------------------------------------------
 # Dialects: request classification + response rendering per wire API
 # --------------------------------------------------------------------------
@@ -176,6 +197,10 @@ class Dialect:
 
     def model_of(self, body: dict, path: str, script: Script) -> str:
         return body.get("model") or script.model
+
+    def last_tool_result(self, body: dict) -> str | None:
+        """Text of the last tool result the request carries back to the model."""
+        return None
 
     def send_text(self, h, chunks: list[str], ctx: dict) -> None:
         raise NotImplementedError
@@ -209,6 +234,11 @@ class ChatCompletions(Dialect):
         if isinstance(system, str) and system.startswith("You are a title generator"):
             return ("side", script.side_reply)
         return super().side_answer(body, path, script)
+
+    def last_tool_result(self, body):
+        results = [m.get("content") for m in body.get("messages") or []
+                   if isinstance(m, dict) and m.get("role") == "tool"]
+        return content_text(results[-1]) if results else None
 
     def _chunk(self, ctx, delta=None, finish=None, usage=None):
         obj = {"id": ctx["id"], "object": "chat.completion.chunk", "created": ctx["created"],
@@ -276,6 +306,13 @@ class Responses(Dialect):
             if fn.get("name"):
                 out[fn["name"]] = fn.get("parameters") or {}
         return out
+
+    def last_tool_result(self, body):
+        items = body.get("input")
+        results = [i.get("output") for i in items if isinstance(i, dict)
+                   and i.get("type") in ("function_call_output", "custom_tool_call_output")] \
+            if isinstance(items, list) else []
+        return content_text(results[-1]) if results else None
 
     def _response(self, ctx, status, output):
         return {"id": ctx["id"], "object": "response", "created_at": ctx["created"],
@@ -347,6 +384,8 @@ class Responses(Dialect):
     def send_tool_call(self, h, name, args, ctx):
         item_id, arguments = "fc_" + ctx["id"], json.dumps(args)
         item = {"id": item_id, "type": "function_call", "call_id": ctx["call_id"], "name": name}
+        if ctx.get("namespace"):  # a tool of a {"type": "namespace"} group (codex's MCP tools)
+            item["namespace"] = ctx["namespace"]
         base = {"item_id": item_id, "output_index": 0}
         events = [("response.output_item.added",
                    {"output_index": 0, "item": {**item, "arguments": "", "status": "in_progress"}})]
@@ -378,6 +417,20 @@ class Gemini(Dialect):
             schema = config.get("responseJsonSchema") or config.get("responseSchema") or {}
             return ("json", json.dumps(object_for_schema(schema)))
         return super().side_answer(body, path, script)
+
+    def last_tool_result(self, body):
+        results = [p["functionResponse"].get("response")
+                   for c in body.get("contents") or [] if isinstance(c, dict)
+                   for p in c.get("parts") or []
+                   if isinstance(p, dict) and isinstance(p.get("functionResponse"), dict)]
+        if not results:
+            return None
+        last = results[-1]
+        if isinstance(last, dict):
+            for key in ("output", "content"):
+                if key in last:
+                    return content_text(last[key])
+        return content_text(last)
 
     def model_of(self, body, path, script):
         return self._PATH.search(path).group(1)
@@ -427,6 +480,12 @@ class AnthropicMessages(Dialect):
     def tools(self, body):
         return {t["name"]: t.get("input_schema") or {} for t in body.get("tools") or []
                 if t.get("name")}
+
+    def last_tool_result(self, body):
+        results = [b.get("content") for m in body.get("messages") or [] if isinstance(m, dict)
+                   and isinstance(m.get("content"), list)
+                   for b in m["content"] if isinstance(b, dict) and b.get("type") == "tool_result"]
+        return content_text(results[-1]) if results else None
 
     def _message(self, ctx, content, stop):
         return {"id": "msg_" + ctx["id"], "type": "message", "role": "assistant",
@@ -605,7 +664,8 @@ class Handler(BaseHTTPRequestHandler):
 
     @staticmethod
     def _action(step: dict) -> str:
-        for key in ("error", "hang", "tool_call", "reply_chunks", "reply"):
+        for key in ("error", "hang", "tool_call", "reply_from_tool_result", "reply_chunks",
+                    "reply"):
             if key in step:
                 return key
         return "reply"
@@ -626,6 +686,13 @@ class Handler(BaseHTTPRequestHandler):
             return
         if step.get("reasoning"):
             ctx["reasoning"] = str(step["reasoning"])
+        if "reply_from_tool_result" in step:
+            prefix = step["reply_from_tool_result"]
+            prefix = prefix if isinstance(prefix, str) else ""
+            result = dialect.last_tool_result(body)
+            dialect.send_text(self, split_text(prefix + (NO_TOOL_RESULT if result is None
+                                                         else result)), ctx)
+            return
         if "reply_chunks" in step:
             dialect.send_text(self, list(step["reply_chunks"]), ctx)
             return
@@ -634,6 +701,7 @@ class Handler(BaseHTTPRequestHandler):
     def _send_tool_call(self, dialect, spec: dict, body, ctx) -> None:
         tools = dialect.tools(body)
         if "name" in spec:  # explicit tool + arguments
+            ctx["namespace"] = spec.get("namespace")
             dialect.send_tool_call(self, spec["name"], spec.get("arguments") or {}, ctx)
             return
         name = next((n for n in SHELL_TOOL_NAMES if n in tools), None)
