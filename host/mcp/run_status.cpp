@@ -1,5 +1,6 @@
 #include "mcp/run_status.hpp"
 
+#include <avenor/sdk/json.hpp>
 #include <boost/json.hpp>
 
 #include "util/read_file.hpp"
@@ -10,11 +11,6 @@ namespace bj = boost::json;
 
 namespace {
 
-std::string string_at(const bj::object& o, std::string_view key) {
-  const bj::value* v = o.if_contains(key);
-  return (v != nullptr && v->is_string()) ? std::string(v->get_string()) : std::string();
-}
-
 std::int64_t int_at(const bj::object& o, std::string_view key) {
   const bj::value* v = o.if_contains(key);
   return (v != nullptr && v->is_int64()) ? v->get_int64() : 0;
@@ -22,7 +18,7 @@ std::int64_t int_at(const bj::object& o, std::string_view key) {
 
 // The supervisor's status in the MCP vocabulary.
 std::string map_status(const RunRecord& run, const bj::object& entry) {
-  const std::string s = string_at(entry, "status");
+  const std::string s = sdk::json::string_or(entry, "status");
   if (s == "running") return "running";
   if (s == "idle") {
     // D16: parked after a successful turn counts as done — but a follow-up
@@ -97,7 +93,7 @@ bj::object run_status(const RunRecord& run, const std::optional<bj::object>& ent
   }
   const std::string status = map_status(run, *entry);
   o["status"] = status;
-  o["session_id"] = string_at(*entry, "session_id");
+  o["session_id"] = sdk::json::string_or(*entry, "session_id");
   for (const char* key :
        {"dir", "phase", "phase_label", "pending_permission", "permission", "parent_id", "children",
         "event_path", "sentinel_file", "usage", "latest_seq"}) {
@@ -105,8 +101,8 @@ bj::object run_status(const RunRecord& run, const std::optional<bj::object>& ent
   }
   // What the agent runs on: as asked, else what the supervisor chose.
   for (const std::string key : {"backend", "agent", "model"}) {
-    const std::string asked = string_at(*entry, key);
-    o[key] = asked.empty() ? string_at(*entry, "effective_" + key) : asked;
+    const std::string asked = sdk::json::string_or(*entry, key);
+    o[key] = asked.empty() ? sdk::json::string_or(*entry, "effective_" + key) : asked;
   }
   // A follow-up's runtime still shows the previous turn's output until this
   // turn settles: only a finished run has an output of its own.

@@ -1,6 +1,7 @@
 #include "mcp/run_wait.hpp"
 
 #include <algorithm>
+#include <avenor/sdk/json.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -16,11 +17,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::string string_at(const bj::object& o, std::string_view key) {
-  const bj::value* v = o.if_contains(key);
-  return (v != nullptr && v->is_string()) ? std::string(v->get_string()) : std::string();
-}
-
 bool pending(const bj::object& s) {
   const bj::value* v = s.if_contains("pending_permission");
   return v != nullptr && v->is_bool() && v->get_bool();
@@ -30,8 +26,8 @@ bool pending(const bj::object& s) {
 bool wait_over(WaitKind kind, const bj::object& s, const std::string& first_phase) {
   if (pending(s)) return true;
   if (kind == WaitKind::permission) return false;
-  if (is_terminal(string_at(s, "status"))) return true;
-  return kind == WaitKind::phase_change && string_at(s, "phase") != first_phase;
+  if (is_terminal(sdk::json::string_or(s, "status"))) return true;
+  return kind == WaitKind::phase_change && sdk::json::string_or(s, "phase") != first_phase;
 }
 
 }  // namespace
@@ -56,7 +52,7 @@ asio::awaitable<bj::object> wait_for_run(ToolRunner& tools, RunRecord& run, Wait
   asio::steady_timer timer(co_await asio::this_coro::executor);
   for (;;) {
     bj::object s = co_await tools.status(run);
-    if (!first_phase) first_phase = string_at(s, "phase");
+    if (!first_phase) first_phase = sdk::json::string_or(s, "phase");
     const bool over = wait_over(kind, s, *first_phase);
     const auto now = Clock::now();
     if (over || now >= deadline || tools.waits_ended()) {
@@ -64,8 +60,8 @@ asio::awaitable<bj::object> wait_for_run(ToolRunner& tools, RunRecord& run, Wait
       co_return s;
     }
     if (progress) {
-      std::string message = run.label + " " + string_at(s, "status");
-      if (const std::string phase = string_at(s, "phase"); !phase.empty())
+      std::string message = run.label + " " + sdk::json::string_or(s, "status");
+      if (const std::string phase = sdk::json::string_or(s, "phase"); !phase.empty())
         message += ", phase " + phase;
       progress(std::chrono::duration<double>(now - start).count(), total, message);
     }

@@ -1,5 +1,6 @@
 #include "mcp/tool_runner.hpp"
 
+#include <avenor/sdk/json.hpp>
 #include <boost/json.hpp>
 #include <map>
 
@@ -12,11 +13,6 @@ namespace asio = boost::asio;
 namespace bj = boost::json;
 
 namespace {
-
-std::string string_at(const bj::object& o, std::string_view key) {
-  const bj::value* v = o.if_contains(key);
-  return (v != nullptr && v->is_string()) ? std::string(v->get_string()) : std::string();
-}
 
 // The uuid in `<dir>/avenor-run-<uuid>.done` / `.log`, or "".
 std::string run_id_in_path(const std::string& path) {
@@ -31,21 +27,21 @@ std::string run_id_in_path(const std::string& path) {
 
 RunRecord record_from_entry(const bj::object& e, const std::string& supervisor_id) {
   RunRecord r;
-  r.runtime_id = string_at(e, "runtime_id");
-  r.run_id = run_id_in_path(string_at(e, "sentinel_file"));
-  if (r.run_id.empty()) r.run_id = run_id_in_path(string_at(e, "on_event"));
+  r.runtime_id = sdk::json::string_or(e, "runtime_id");
+  r.run_id = run_id_in_path(sdk::json::string_or(e, "sentinel_file"));
+  if (r.run_id.empty()) r.run_id = run_id_in_path(sdk::json::string_or(e, "on_event"));
   if (r.run_id.empty()) r.run_id = r.runtime_id;
-  r.label = string_at(e, "label");
+  r.label = sdk::json::string_or(e, "label");
   if (r.label.empty()) r.label = r.run_id;
   r.supervisor_id = supervisor_id;
-  r.session_id = string_at(e, "session_id");
-  r.sentinel_file = string_at(e, "sentinel_file");
-  r.event_path = string_at(e, "on_event");
-  r.repo_dir = string_at(e, "dir");
-  r.agent = string_at(e, "agent");
-  r.model = string_at(e, "model");
-  r.backend = string_at(e, "backend");
-  r.thinking = string_at(e, "thinking");
+  r.session_id = sdk::json::string_or(e, "session_id");
+  r.sentinel_file = sdk::json::string_or(e, "sentinel_file");
+  r.event_path = sdk::json::string_or(e, "on_event");
+  r.repo_dir = sdk::json::string_or(e, "dir");
+  r.agent = sdk::json::string_or(e, "agent");
+  r.model = sdk::json::string_or(e, "model");
+  r.backend = sdk::json::string_or(e, "backend");
+  r.thinking = sdk::json::string_or(e, "thinking");
   const bj::value* auto_approve = e.if_contains("auto_approve");
   r.auto_approve = auto_approve != nullptr && auto_approve->is_bool() && auto_approve->get_bool();
   return r;
@@ -138,7 +134,7 @@ asio::awaitable<RunRecord*> ToolRunner::resolve(std::string key, std::string sup
       if (e == nullptr) continue;
       const RunRecord r = record_from_entry(*e, sup);
       if (r.run_id == key || r.runtime_id == key) match = e;
-      if (string_at(*e, "label") == key) by_label.push_back(e);
+      if (sdk::json::string_or(*e, "label") == key) by_label.push_back(e);
     }
   }
   if (match == nullptr && by_label.size() > 1)
@@ -150,7 +146,8 @@ asio::awaitable<RunRecord*> ToolRunner::resolve(std::string key, std::string sup
 }
 
 RunRecord& ToolRunner::known_run(const bj::object& entry, const std::string& supervisor_id) {
-  if (RunRecord* r = registry_.newest_on_runtime(supervisor_id, string_at(entry, "runtime_id")))
+  if (RunRecord* r =
+          registry_.newest_on_runtime(supervisor_id, sdk::json::string_or(entry, "runtime_id")))
     return *r;
   return registry_.add(record_from_entry(entry, supervisor_id));
 }

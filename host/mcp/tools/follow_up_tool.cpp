@@ -1,6 +1,7 @@
 // avenor_follow_up (control.md §11.3, D16): a new run continuing a finished
 // run's session — on the same runtime while it is parked, else on a new
 // runtime that resumes the session.
+#include <avenor/sdk/json.hpp>
 #include <boost/json.hpp>
 
 #include "mcp/run_launch.hpp"
@@ -15,11 +16,6 @@ namespace asio = boost::asio;
 namespace bj = boost::json;
 
 namespace {
-
-std::string string_at(const bj::object& o, std::string_view key) {
-  const bj::value* v = o.if_contains(key);
-  return (v != nullptr && v->is_string()) ? std::string(v->get_string()) : std::string();
-}
 
 std::int64_t int_at(const bj::object& o, std::string_view key) {
   const bj::value* v = o.if_contains(key);
@@ -47,7 +43,7 @@ asio::awaitable<bj::value> prompt_parked(ToolRunner& t, RunRecord& run, const bj
   bj::object result_params{{"runtime_id", run.runtime_id}};
   const bj::value out = co_await t.hub().call(run.supervisor_id, "result", result_params);
   std::string output;
-  if (const bj::object* o = out.if_object()) output = string_at(*o, "final_output");
+  if (const bj::object* o = out.if_object()) output = sdk::json::string_or(*o, "final_output");
   const std::string supervisor = run.supervisor_id;
   const std::string runtime = run.runtime_id;
   for (RunRecord* before : t.registry().on_supervisor(supervisor)) {
@@ -58,7 +54,7 @@ asio::awaitable<bj::value> prompt_parked(ToolRunner& t, RunRecord& run, const bj
   RunRecord next = next_run(run, std::move(label));
   next.run_id = random_uuid_v4();
   next.runtime_id = runtime;
-  next.session_id = string_at(entry, "session_id");
+  next.session_id = sdk::json::string_or(entry, "session_id");
   next.sentinel_file = run.sentinel_file;
   next.event_path = run.event_path;
   next.turn_baseline = int_at(entry, "settled_turns");
@@ -84,7 +80,7 @@ asio::awaitable<bj::value> follow_up(ToolRunner& t, bj::object args) {
   std::string label = a.string("label").value_or(found->label + "-followup");
 
   const std::optional<bj::object> entry = co_await t.entry(run);
-  const std::string runtime_status = entry ? string_at(*entry, "status") : "ended";
+  const std::string runtime_status = entry ? sdk::json::string_or(*entry, "status") : "ended";
   const std::string status = run_status(run, entry)["status"].as_string().c_str();
   if (runtime_status != "ended" && !is_terminal(status))
     throw ToolError("run \"" + key + "\" is still running; wait for it with avenor_result before " +
@@ -95,7 +91,7 @@ asio::awaitable<bj::value> follow_up(ToolRunner& t, bj::object args) {
   // The runtime has ended: a new one resumes the session (§11.3).
   const SentinelView sentinel = read_sentinel(run.sentinel_file);
   std::string session = sentinel.state == "DONE" ? sentinel.session_id : std::string();
-  if (session.empty() && entry) session = string_at(*entry, "session_id");
+  if (session.empty() && entry) session = sdk::json::string_or(*entry, "session_id");
   if (session.empty()) session = run.session_id;
   if (session.empty())
     throw ToolError("run \"" + key + "\" has no session id to resume (it never started one)");

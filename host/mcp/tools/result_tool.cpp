@@ -1,5 +1,6 @@
 // avenor_result (control.md §11.3): the run's outcome and full output,
 // waiting for its turn by default.
+#include <avenor/sdk/json.hpp>
 #include <boost/json.hpp>
 
 #include "mcp/event_log.hpp"
@@ -14,16 +15,6 @@ namespace asio = boost::asio;
 namespace bj = boost::json;
 
 namespace {
-
-std::string string_at(const bj::object& o, std::string_view key) {
-  const bj::value* v = o.if_contains(key);
-  return (v != nullptr && v->is_string()) ? std::string(v->get_string()) : std::string();
-}
-
-bool bool_at(const bj::object& o, std::string_view key) {
-  const bj::value* v = o.if_contains(key);
-  return v != nullptr && v->is_bool() && v->get_bool();
-}
 
 // The full output: the supervisor keeps it; a runtime it no longer reports
 // left its last session.end in the log.
@@ -40,13 +31,13 @@ asio::awaitable<void> add_output(ToolRunner& t, const RunRecord& run, bj::object
     // Not reported any more: the log speaks.
   }
   if (full && full->is_object()) {
-    out["output"] = string_at(full->get_object(), "final_output");
+    out["output"] = sdk::json::string_or(full->get_object(), "final_output");
     co_return;
   }
   const std::optional<bj::object> end = last_session_end(run.event_path);
   if (!end) co_return;
-  out["output"] = string_at(*end, "final_output");
-  if (bool_at(*end, "final_output_truncated")) {
+  out["output"] = sdk::json::string_or(*end, "final_output");
+  if (sdk::json::bool_or(*end, "final_output_truncated")) {
     out["output_truncated"] = true;
     out["output_event_path"] = run.event_path;
   }
@@ -68,14 +59,14 @@ asio::awaitable<bj::value> result(ToolRunner& t, bj::object args, ProgressReport
   } else {
     s = co_await t.status(*run);
   }
-  const std::string status = string_at(s, "status");
-  const bool pending = bool_at(s, "pending_permission");
+  const std::string status = sdk::json::string_or(s, "status");
+  const bool pending = sdk::json::bool_or(s, "pending_permission");
   bj::object out{{"run_id", run->run_id},
                  {"label", run->label},
                  {"status", status},
                  {"ready", is_terminal(status) && !pending},
                  {"runtime_id", run->runtime_id},
-                 {"session_id", string_at(s, "session_id")},
+                 {"session_id", sdk::json::string_or(s, "session_id")},
                  {"pending_permission", pending}};
   if (const bj::value* p = s.if_contains("permission")) out["permission"] = *p;
   if (is_terminal(status)) {
