@@ -35,7 +35,7 @@ bj::object initialize_result(const bj::object& params) {
   return {{"protocolVersion", version},
           {"capabilities", {{"tools", {{"listChanged", false}}}}},
           {"serverInfo",
-           {{"name", "avenor"}, {"title", "avenor"}, {"version", AVENOR_PROJECT_VERSION}}},
+           {{"name", "avenor"}, {"title", "avenor"}, {"version", AVENOR_VERSION}}},
           {"instructions",
            "avenor starts coding agents as separate processes and lets you steer them: "
            "avenor_spawn starts one on a task (returns a run_id), avenor_result waits for its "

@@ -31,6 +31,7 @@ asio::awaitable<RunRecord*> launch_run(ToolRunner& tools, LaunchRequest request)
   const auto tmp = tools.settings().tmp_dir;
   run.sentinel_file = (tmp / ("avenor-run-" + run.run_id + ".done")).string();
   run.event_path = (tmp / ("avenor-run-" + run.run_id + ".log")).string();
+  run.owns_files = true;
 
   bj::object params;
   put(params, "prompt", request.prompt);

@@ -20,6 +20,9 @@ struct RunRecord {
   std::string runtime_id;
   std::string session_id;
   std::string sentinel_file, event_path;
+  // This server named those two files (its avenor_spawn, or a follow-up
+  // sharing them): only then may avenor_shutdown remove them.
+  bool owns_files = false;
   std::string repo_dir;
   // What a follow-up carries over.
   std::string agent, model, backend, thinking, server_url;

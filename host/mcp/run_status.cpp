@@ -9,12 +9,12 @@ namespace avenor::host::mcp {
 
 namespace bj = boost::json;
 
-namespace {
-
-std::int64_t int_at(const bj::object& o, std::string_view key) {
-  const bj::value* v = o.if_contains(key);
+std::int64_t settled_turns(const bj::object& entry) {
+  const bj::value* v = entry.if_contains("settled_turns");
   return (v != nullptr && v->is_int64()) ? v->get_int64() : 0;
 }
+
+namespace {
 
 // The supervisor's status in the MCP vocabulary.
 std::string map_status(const RunRecord& run, const bj::object& entry) {
@@ -23,7 +23,7 @@ std::string map_status(const RunRecord& run, const bj::object& entry) {
   if (s == "idle") {
     // D16: parked after a successful turn counts as done — but a follow-up
     // sent to the parked runtime is this run's turn only once it settled.
-    if (run.turn_baseline && int_at(entry, "settled_turns") <= *run.turn_baseline) return "running";
+    if (run.turn_baseline && settled_turns(entry) <= *run.turn_baseline) return "running";
     return read_sentinel(run.sentinel_file).state == "DONE" ? "done" : "running";
   }
   if (s == "ended") {
@@ -93,7 +93,9 @@ bj::object run_status(const RunRecord& run, const std::optional<bj::object>& ent
   }
   const std::string status = map_status(run, *entry);
   o["status"] = status;
-  o["session_id"] = sdk::json::string_or(*entry, "session_id");
+  // Before the backend reported one, the id the spawn answered with.
+  const std::string session = sdk::json::string_or(*entry, "session_id");
+  o["session_id"] = session.empty() ? run.session_id : session;
   for (const char* key :
        {"dir", "phase", "phase_label", "pending_permission", "permission", "parent_id", "children",
         "event_path", "sentinel_file", "usage", "latest_seq"}) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +22,9 @@ struct SentinelView {
   std::string stop_reason;
 };
 SentinelView read_sentinel(const std::string& path);
+
+// How many turns the runtime entry says have settled (0 when absent).
+std::int64_t settled_turns(const boost::json::object& entry);
 
 // done/failed/timeout/killed.
 bool is_terminal(std::string_view status);

@@ -77,6 +77,7 @@ std::string ToolArgs::required(std::string_view key) const {
 }
 
 std::optional<std::chrono::seconds> ToolArgs::duration(std::string_view key) const {
+  constexpr std::int64_t kMaxSeconds = 100LL * 365 * 24 * 3600;  // the same cap, number or text
   const bj::value* v = find(key);
   if (v == nullptr) return std::nullopt;
   const std::string bad = std::string(key) + " must be a positive duration like 90s, 10m or 2h";
@@ -95,7 +96,7 @@ std::optional<std::chrono::seconds> ToolArgs::duration(std::string_view key) con
     } catch (const ToolError&) {
       throw ToolError(bad);
     }
-    if (*n <= 0 || *n > 100LL * 365 * 24 * 3600) throw ToolError(bad);
+    if (*n <= 0 || *n > kMaxSeconds) throw ToolError(bad);
     return std::chrono::seconds(*n);
   } else {
     throw ToolError(bad);
@@ -103,7 +104,7 @@ std::optional<std::chrono::seconds> ToolArgs::duration(std::string_view key) con
   // Sent to the supervisor as whole seconds: a positive value below one
   // second becomes one second rather than "no limit".
   const auto secs = std::chrono::ceil<std::chrono::seconds>(d);
-  if (secs.count() <= 0) throw ToolError(bad);
+  if (secs.count() <= 0 || secs.count() > kMaxSeconds) throw ToolError(bad);
   return secs;
 }
 

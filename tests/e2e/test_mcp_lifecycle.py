@@ -246,6 +246,22 @@ def test_kill9_of_the_server_leaves_supervisor_and_runtimes(mcp_world):
     assert socket_answers(world.sock), \
         "a server that attached (did not start the supervisor) shut it down on close"
 
+    # a third server adopts every run from `list`; its avenor_shutdown stops the supervisor
+    # but removes no file: it named none of them (never unlink a path you did not create)
+    c = session(world, "--max-wait", "5s")
+    c.initialize()
+    assert {done["run_id"], held["run_id"], new["run_id"]} <= \
+        {r["run_id"] for r in c.tool_ok("avenor_status", {})["runs"]}
+    others = {done["sentinel_file"], done["event_path"], new["sentinel_file"], new["event_path"]}
+    assert all(Path(p).exists() for p in others), [p for p in others if not Path(p).exists()]
+    shut = c.tool_ok("avenor_shutdown", {"force": True}, timeout=60)
+    assert shut == {"ok": True, "cleaned_up": []}, \
+        f"avenor_shutdown removed files another server created: {shut}"
+    assert all(Path(p).exists() for p in others), \
+        f"files of other servers' runs are gone: {[p for p in others if not Path(p).exists()]}"
+    wait_gone(world, world.sock, "after avenor_shutdown")
+    close(c, "the adopting server")
+
 
 def test_stdin_close_shuts_down_the_started_supervisor(mcp_world):
     world = mcp_world

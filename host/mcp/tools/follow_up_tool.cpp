@@ -17,11 +17,6 @@ namespace bj = boost::json;
 
 namespace {
 
-std::int64_t int_at(const bj::object& o, std::string_view key) {
-  const bj::value* v = o.if_contains(key);
-  return (v != nullptr && v->is_int64()) ? v->get_int64() : 0;
-}
-
 RunRecord next_run(const RunRecord& from, std::string label) {
   RunRecord next;
   next.label = std::move(label);
@@ -57,7 +52,8 @@ asio::awaitable<bj::value> prompt_parked(ToolRunner& t, RunRecord& run, const bj
   next.session_id = sdk::json::string_or(entry, "session_id");
   next.sentinel_file = run.sentinel_file;
   next.event_path = run.event_path;
-  next.turn_baseline = int_at(entry, "settled_turns");
+  next.owns_files = run.owns_files;
+  next.turn_baseline = settled_turns(entry);
   bj::object prompt{{"runtime_id", runtime}, {"text", std::move(message)}};
   co_await t.hub().call(supervisor, "prompt", std::move(prompt));
   const RunRecord& added = t.registry().add(std::move(next));

@@ -16,8 +16,10 @@ namespace bj = boost::json;
 namespace {
 
 // Only the files this server named (avenor-run-<run id>.done/.log in its
-// temp dir), and only regular files: never a path it did not create.
+// temp dir), and only regular files: never a path it did not create — a run
+// another MCP server spawned and this one only adopted from `list` is not ours.
 bool ours(const std::string& path, const RunRecord& run, const std::filesystem::path& tmp) {
+  if (!run.owns_files) return false;
   return path == (tmp / ("avenor-run-" + run.run_id + ".done")).string() ||
          path == (tmp / ("avenor-run-" + run.run_id + ".log")).string();
 }

@@ -252,6 +252,14 @@ TEST_F(McpRunStatus, FullViewKeysFromAFullEntry) {
   EXPECT_EQ(s.at("permission").at("request_id"), "q1");
 }
 
+TEST_F(McpRunStatus, EntryWithoutASessionIdKeepsTheRegistrysOne) {
+  // A runtime still starting has no session id yet; the spawn answered one.
+  const json::object entry{{"runtime_id", "rt_1"}, {"status", "running"}, {"session_id", ""}};
+  EXPECT_EQ(str(run_status(run_, entry), "session_id"), "ses-registry");
+  const json::object live{{"runtime_id", "rt_1"}, {"status", "running"}, {"session_id", "ses_2"}};
+  EXPECT_EQ(str(run_status(run_, live), "session_id"), "ses_2");
+}
+
 TEST_F(McpRunStatus, NoEntryTheSentinelDecides) {
   json::object s = run_status(run_, std::nullopt);
   EXPECT_EQ(str(s, "status"), "failed");  // nothing reports it, nothing says how it ended

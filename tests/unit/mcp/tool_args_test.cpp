@@ -117,7 +117,9 @@ TEST(McpToolArgs, DurationAcceptsSecondsAndGoDurations) {
 TEST(McpToolArgs, DurationRejectsNonPositiveAndGarbage) {
   const std::string bad = "d must be a positive duration like 90s, 10m or 2h";
   for (const char* v : {R"("0")", R"("0s")", R"("-5s")", "0", "-3", R"("abc")", "true", "0.5",
-                        R"("")", R"("5 s")", R"("5d")", R"("99999999999999999999")", "[]", "{}"}) {
+                        R"("")", R"("5 s")", R"("5d")", R"("99999999999999999999")", "[]", "{}",
+                        // over 100 years, as text or as a number
+                        R"("900000h")", R"("3200000000")", "3200000000"}) {
     EXPECT_EQ(duration_error(v), bad) << "value " << v;
   }
 }
