@@ -249,7 +249,7 @@ def test_help_block(world):
     assert r.rc == 0, r.why()
     for flag in ("-transport", "-addr", "-auth-token", "-control-socket", "-supervisor-socket",
                  "-no-autostart", "-idle-timeout", "-max-wait"):
-        assert flag in r.err, f"--help lacks {flag}" + r.why()
+        assert flag in r.out, f"--help (on stdout) lacks {flag}" + r.why()
 
 
 def test_handshake_block(world, literal_paths):
