@@ -94,7 +94,25 @@ std::optional<std::string> parse_go_uint(std::string_view s0, std::uint64_t& out
   return std::nullopt;
 }
 
+constexpr const char* kDurationExamples = "use e.g. 5s, 10m, 1h30m";
+
 }  // namespace
+
+std::string duration_error_reason(std::string_view text) {
+  std::string_view number = text;
+  if (!number.empty() && (number[0] == '+' || number[0] == '-')) number.remove_prefix(1);
+  bool digit = false;
+  bool only_number = !number.empty();
+  for (char c : number) {
+    if (c >= '0' && c <= '9')
+      digit = true;
+    else if (c != '.')
+      only_number = false;
+  }
+  if (only_number && digit)
+    return std::string("missing unit in duration (") + kDurationExamples + ")";
+  return std::string(kParseError) + " (" + kDurationExamples + ")";
+}
 
 GoIntParse parse_go_int(std::string_view text) {
   GoIntParse result;
@@ -228,7 +246,7 @@ void GoFlagSet::duration_var(std::chrono::nanoseconds& target, std::string name,
             std::move(usage),
             [&target](std::string_view v) -> std::optional<std::string> {
               auto d = parse_go_duration(v);
-              if (!d) return kParseError;
+              if (!d) return duration_error_reason(v);
               target = *d;
               return std::nullopt;
             },
@@ -256,10 +274,11 @@ void GoFlagSet::func_var(std::string name, std::string usage, Setter set, bool i
 
 std::optional<GoFlagSet::ParseResult> GoFlagSet::parse_one(
     std::vector<std::string>::const_iterator& it, std::vector<std::string>::const_iterator end,
-    bool& stop) {
+    Step& step) {
+  step = Step::flag;
   const std::string& s = *it;
   if (s.size() < 2 || s[0] != '-') {
-    stop = true;
+    step = Step::positional;
     return std::nullopt;
   }
   std::size_t minuses = 1;
@@ -267,7 +286,7 @@ std::optional<GoFlagSet::ParseResult> GoFlagSet::parse_one(
     minuses = 2;
     if (s.size() == 2) {  // "--" ends the flags and is consumed
       ++it;
-      stop = true;
+      step = Step::terminator;
       return std::nullopt;
     }
   }
@@ -315,12 +334,38 @@ std::optional<GoFlagSet::ParseResult> GoFlagSet::parse_one(
 GoFlagSet::ParseResult GoFlagSet::parse(const std::vector<std::string>& args) {
   positional_.clear();
   auto it = args.cbegin();
-  bool stop = false;
-  while (it != args.cend() && !stop) {
-    if (auto result = parse_one(it, args.cend(), stop)) return *result;
+  while (it != args.cend()) {
+    // Once a positional was seen, only a defined flag (or help) is a flag:
+    // any other word stays the argument it was under Go's rules, so a
+    // command line that worked before still means the same.
+    if (interspersed_ && !positional_.empty() && *it != "--" && !names_a_flag(*it)) {
+      positional_.push_back(*it++);
+      continue;
+    }
+    Step step = Step::flag;
+    if (auto result = parse_one(it, args.cend(), step)) return *result;
+    if (step == Step::flag) continue;
+    if (step == Step::positional && interspersed_) {
+      positional_.push_back(*it++);
+      continue;
+    }
+    break;  // Go stops at the first positional; "--" ends the flags
   }
-  positional_.assign(it, args.cend());
+  positional_.insert(positional_.end(), it, args.cend());
   return ParseResult{};
+}
+
+bool GoFlagSet::names_a_flag(std::string_view word) const {
+  if (word.size() < 2 || word[0] != '-') return false;
+  word.remove_prefix(word[1] == '-' ? 2 : 1);
+  const std::string_view name = word.substr(0, word.find('='));
+  if (name.empty() || name[0] == '-') return false;
+  return flags_.count(name) > 0 || name == "h" || name == "help";
+}
+
+bool GoFlagSet::is_bool_flag(std::string_view name) const {
+  auto found = flags_.find(name);
+  return found != flags_.end() && found->second.is_bool;
 }
 
 std::string GoFlagSet::defaults_text() const {

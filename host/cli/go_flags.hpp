@@ -7,6 +7,8 @@
 //     `-force` means true and never consumes the next word;
 //   - parsing stops at the first non-flag word (or after `--`, or at a bare
 //     `-`); everything from there on is positional, even words like `--x`;
+//     an interspersed flag set (set_interspersed, D13) goes on after
+//     positionals instead, so `answer <base> --option once` works;
 //   - `-h` / `-help` (unless defined) request usage;
 //   - error texts are Go's: `flag provided but not defined: -x`,
 //     `flag needs an argument: -k`, `invalid value "v" for flag -k: parse error`,
@@ -19,7 +21,7 @@
 //   flags.string_var(option, "option", "", "option id to answer with");
 //   flags.bool_var(force, "force", false, "overwrite an existing response");
 //   auto result = flags.parse(args);
-//   if (!result.ok()) { flags.print_error_and_usage(result, std::cerr); return 2; }
+//   if (!result.ok()) return usage.parse_failure(flags, result);  // cli/usage_reporter.hpp
 //   const auto& positional = flags.args();
 //
 // Variables are bound by reference (Go's XxxVar) and set to their default
@@ -80,6 +82,17 @@ class GoFlagSet {
   // error; variables set before it keep their new values, as in Go.
   ParseResult parse(const std::vector<std::string>& args);
 
+  // Interspersed mode (D13): flags may also follow positional arguments.
+  // Up to the first positional, words are read exactly as Go reads them.
+  // After it, a word is a flag only when it names a defined flag (`-name`,
+  // `--name`, `--name=value`) or help (`-h`, `-help`, `--help`); any other
+  // word, `--not-a-flag` included, stays positional as under Go's rules, so
+  // every command line that parsed before means the same. `--` ends the
+  // flags and everything after it is positional.
+  void set_interspersed(bool on) { interspersed_ = on; }
+  // True when `name` is a defined bool flag (it never takes the next word).
+  bool is_bool_flag(std::string_view name) const;
+
   // Positional arguments left after parse().
   const std::vector<std::string>& args() const { return positional_; }
   // True when the flag appeared on the command line (Go's flag.Visit).
@@ -108,15 +121,21 @@ class GoFlagSet {
     bool default_is_zero = true;
   };
 
+  // What parse_one found at the current word.
+  enum class Step { flag, positional, terminator };
+
   void define(Flag flag);
+  // `word` is `-name`, `--name` or `--name=v` for a defined name, or help.
+  bool names_a_flag(std::string_view word) const;
   std::optional<ParseResult> parse_one(std::vector<std::string>::const_iterator& it,
-                                       std::vector<std::string>::const_iterator end, bool& stop);
+                                       std::vector<std::string>::const_iterator end, Step& step);
 
   std::string name_;
   std::string usage_header_;
   std::map<std::string, Flag, std::less<>> flags_;
   std::set<std::string> set_;
   std::vector<std::string> positional_;
+  bool interspersed_ = false;
 };
 
 // strconv.ParseInt(text, 0, 64) error reasons as the flag package reports
@@ -129,5 +148,10 @@ GoIntParse parse_go_int(std::string_view text);
 
 // strconv.ParseBool.
 std::optional<bool> parse_go_bool(std::string_view text);
+
+// Why `text` is not a Go duration, in the flag error's reason slot:
+// "missing unit in duration (use e.g. 5s, 10m, 1h30m)" for a bare number,
+// else "parse error (use e.g. ...)".
+std::string duration_error_reason(std::string_view text);
 
 }  // namespace avenor::host

@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "cli/go_flags.hpp"
+#include "cli/usage_reporter.hpp"
 #include "util/atomic_file.hpp"
 #include "util/json_text.hpp"
 #include "util/unique_fd.hpp"
@@ -83,11 +84,13 @@ bool path_exists(const std::filesystem::path& path) {
 
 }  // namespace
 
-int answer_main(const std::vector<std::string>& args, std::ostream& /*out*/, std::ostream& err) {
+int answer_main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   GoFlagSet flags("answer");
   flags.set_usage_header(
-      "Usage: avenor answer --option <id> [--message s] [--outcome selected|cancelled] "
-      "[--force] <perm-base>\n");
+      "Usage: avenor answer <perm-base> --option <id> [--message s] "
+      "[--outcome selected|cancelled] [--force]\n"
+      "Flags may come before or after <perm-base>; -- ends the flags.\n");
+  flags.set_interspersed(true);  // D13: the documented form puts the flags last
   std::string option;
   std::string message;
   std::string outcome;
@@ -96,22 +99,19 @@ int answer_main(const std::vector<std::string>& args, std::ostream& /*out*/, std
   flags.string_var(message, "message", "", "write-in message for the chosen option");
   flags.string_var(outcome, "outcome", "selected", "selected or cancelled");
   flags.bool_var(force, "force", false, "overwrite an existing response");
+  const UsageReporter usage("answer", kExitUsage, out, err);
 
   // 1-4: flags, outcome, --option, one positional.
   const GoFlagSet::ParseResult parsed = flags.parse(args);
-  if (!parsed.ok()) {
-    flags.print_error_and_usage(parsed, err);
-    return kExitUsage;
-  }
-  if (outcome != "selected" && outcome != "cancelled") {
-    err << kPrefix << "--outcome must be \"selected\" or \"cancelled\", got " << quote(outcome)
-        << "\n";
-    return kExitUsage;
-  }
-  if (option.empty() || flags.args().size() != 1) {
-    err << flags.usage();
-    return kExitUsage;
-  }
+  if (!parsed.ok()) return usage.parse_failure(flags, parsed);
+  if (outcome != "selected" && outcome != "cancelled")
+    return usage.error("--outcome must be \"selected\" or \"cancelled\", got " + quote(outcome));
+  if (option.empty()) return usage.error("--option <id> is required");
+  if (flags.args().empty())
+    return usage.error("<perm-base> is required (the path before .req, e.g. run.perm)");
+  if (flags.args().size() > 1)
+    return usage.error("unexpected argument " + quote(flags.args()[1]) +
+                       " (answer takes one <perm-base>)");
   const std::string base = flags.args().front();
   const std::filesystem::path request_path = base + ".req";
   const std::filesystem::path response_path = base + ".req.response";

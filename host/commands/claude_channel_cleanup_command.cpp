@@ -11,6 +11,7 @@
 
 #include "claude_channel/loopback_http.hpp"
 #include "cli/go_flags.hpp"
+#include "cli/usage_reporter.hpp"
 #include "util/atomic_file.hpp"
 
 namespace avenor::host {
@@ -49,15 +50,10 @@ int claude_channel_cleanup_main(const std::vector<std::string>& args, std::ostre
       "Removes stale avenor-channel-* entries from <D>/.mcp.json.\n");
   std::string dir;
   flags.string_var(dir, "dir", ".", "project `directory` holding .mcp.json");
+  const UsageReporter usage("claude-channel-cleanup", kExitUsage, out, err);
   const GoFlagSet::ParseResult parsed = flags.parse(args);
-  if (!parsed.ok()) {
-    flags.print_error_and_usage(parsed, err);
-    return kExitUsage;
-  }
-  if (!flags.args().empty()) {
-    err << kPrefix << "unexpected argument " << flags.args().front() << "\n" << flags.usage();
-    return kExitUsage;
-  }
+  if (!parsed.ok()) return usage.parse_failure(flags, parsed);
+  if (!flags.args().empty()) return usage.error("unexpected argument " + flags.args().front());
 
   const std::filesystem::path path = std::filesystem::path(dir) / ".mcp.json";
   std::error_code exists_error;

@@ -2,11 +2,13 @@
 
 #include <unistd.h>
 
+#include <iostream>
 #include <stdexcept>
 
 #include "claude_channel/channel_sidecar.hpp"
 #include "claude_channel/loopback_http.hpp"
 #include "cli/go_flags.hpp"
+#include "cli/usage_reporter.hpp"
 
 namespace avenor::host {
 namespace {
@@ -29,19 +31,13 @@ int claude_channel_main(const std::vector<std::string>& args, std::ostream& err)
   flags.string_var(token, "token", "", "relay run `token` (required)");
   flags.string_var(broker_url, "broker-url", "", "relay `URL`, loopback http only (required)");
 
+  // Help goes to stdout: the sidecar's MCP session has not started yet.
+  const UsageReporter usage("claude-channel", kExitUsage, std::cout, err);
   const GoFlagSet::ParseResult parsed = flags.parse(args);
-  if (!parsed.ok()) {
-    flags.print_error_and_usage(parsed, err);
-    return kExitUsage;
-  }
-  if (run_id.empty() || token.empty() || broker_url.empty()) {
-    err << kPrefix << "--run-id, --token and --broker-url are all required\n" << flags.usage();
-    return kExitUsage;
-  }
-  if (!flags.args().empty()) {
-    err << kPrefix << "unexpected argument " << flags.args().front() << "\n" << flags.usage();
-    return kExitUsage;
-  }
+  if (!parsed.ok()) return usage.parse_failure(flags, parsed);
+  if (run_id.empty() || token.empty() || broker_url.empty())
+    return usage.error("--run-id, --token and --broker-url are all required");
+  if (!flags.args().empty()) return usage.error("unexpected argument " + flags.args().front());
   claude_channel::SidecarConfig config;
   config.run_id = run_id;
   config.token = token;

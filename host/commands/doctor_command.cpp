@@ -4,6 +4,7 @@
 #include <avenor/sdk/json.hpp>
 
 #include "cli/go_flags.hpp"
+#include "cli/usage_reporter.hpp"
 #include "plugin_host/plugin_catalog.hpp"
 #include "process/command_probe.hpp"
 #include "util/executable_search.hpp"
@@ -93,10 +94,10 @@ int doctor_main(const std::vector<std::string>& args, std::ostream& out, std::os
   GoFlagSet flags("doctor");
   flags.set_usage_header("Usage: avenor doctor [--backend name]\n");
   flags.string_var(only, "backend", "", "check only this backend");
-  if (auto parsed = flags.parse(args); !parsed.ok()) {
-    flags.print_error_and_usage(parsed, err);
-    return 1;
-  }
+  const UsageReporter usage("doctor", 1, out, err);
+  if (auto parsed = flags.parse(args); !parsed.ok()) return usage.parse_failure(flags, parsed);
+  if (!flags.args().empty())
+    return usage.error("unexpected argument \"" + flags.args().front() + "\"");
 
   PluginCatalog catalog = PluginCatalog::discover();
   for (const auto& e : catalog.errors())

@@ -9,9 +9,11 @@
 #include <boost/asio/signal_set.hpp>
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
 #include <optional>
 
 #include "cli/go_flags.hpp"
+#include "cli/usage_reporter.hpp"
 #include "mcp/http_transport.hpp"
 #include "mcp/mcp_server.hpp"
 #include "mcp/stdio_transport.hpp"
@@ -73,10 +75,8 @@ int mcp_main(const std::vector<std::string>& args, std::ostream& err) {
   GoFlagSet flags("mcp");
   define_flags(flags, o);
   flags.set_usage_header("Usage: avenor mcp [flags]\n");
-  if (auto parsed = flags.parse(args); !parsed.ok()) {
-    flags.print_error_and_usage(parsed, err);
-    return parsed.status == GoFlagSet::ParseResult::Status::help ? 0 : 1;
-  }
+  const UsageReporter usage("mcp", 1, std::cout, err);
+  if (auto parsed = flags.parse(args); !parsed.ok()) return usage.parse_failure(flags, parsed);
   auto fail = [&](const std::string& message) {
     err << "avenor mcp: " << message << "\n";
     return 1;

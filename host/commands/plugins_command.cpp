@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "cli/go_flags.hpp"
+#include "cli/usage_reporter.hpp"
 #include "plugin_host/plugin_catalog.hpp"
 #include "util/executable_search.hpp"
 
@@ -13,14 +14,12 @@ int plugins_main(const std::vector<std::string>& args, std::ostream& out, std::o
   GoFlagSet flags("plugins");
   flags.set_usage_header("Usage: avenor plugins [--format plain|json]\n");
   flags.string_var(format, "format", "plain", "output format: plain or json");
-  if (auto parsed = flags.parse(args); !parsed.ok()) {
-    flags.print_error_and_usage(parsed, err);
-    return 1;
-  }
-  if (format != "plain" && format != "json") {
-    err << "avenor plugins: --format must be \"plain\" or \"json\", got \"" << format << "\"\n";
-    return 1;
-  }
+  const UsageReporter usage("plugins", 1, out, err);
+  if (auto parsed = flags.parse(args); !parsed.ok()) return usage.parse_failure(flags, parsed);
+  if (!flags.args().empty())
+    return usage.error("unexpected argument \"" + flags.args().front() + "\"");
+  if (format != "plain" && format != "json")
+    return usage.error("--format must be \"plain\" or \"json\", got \"" + format + "\"");
 
   PluginCatalog catalog = PluginCatalog::discover();
   for (const auto& e : catalog.errors())

@@ -2,21 +2,26 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cstdint>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include "cli/go_flags.hpp"
+#include "cli/usage_reporter.hpp"
 #include "control/control_environment.hpp"
 #include "control/control_plane.hpp"
 #include "control/control_server.hpp"
 #include "control/single_run_methods.hpp"
 #include "events/event_pipeline.hpp"
 #include "events/event_writer.hpp"
+#include "http_debug/debug_access.hpp"
 #include "http_debug/http_debug_server.hpp"
 #include "http_debug/run_debug_target.hpp"
 #include "loop/engine_phase_runner.hpp"
@@ -25,6 +30,7 @@
 #include "loop/work_tree.hpp"
 #include "plugin_host/plugin_catalog.hpp"
 #include "run/model_lookup.hpp"
+#include "run/run_end.hpp"
 #include "run/run_engine.hpp"
 #include "run/run_options.hpp"
 #include "run/sentinel.hpp"
@@ -58,9 +64,22 @@ void define_flags(GoFlagSet& f, RunOptions& o) {
   f.string_var(o.permission_handler, "permission-handler", o.permission_handler, "file:<path>");
   f.bool_var(o.auto_approve, "auto-approve", o.auto_approve,
              "answer ordinary permission requests with allow");
+  f.string_var(o.permission_policy, "permission-policy", o.permission_policy,
+               "rules that answer permission requests first: `json` inline (starting with {) "
+               "or a file holding it");
+  f.bool_var(o.approve_reads, "approve-reads", o.approve_reads,
+             "allow read and search permission requests (a leading policy rule)");
+  f.bool_var(o.deny_all, "deny-all", o.deny_all,
+             "reject every permission request the policy does not allow (a final rule)");
+  f.duration_var(o.permission_timeout, "permission-timeout", o.permission_timeout,
+                 "reject a permission request still unanswered after this long (0 = off)");
+  f.string_var(o.permission_timeout_action, "permission-timeout-action",
+               o.permission_timeout_action, "reject|cancel: what --permission-timeout does");
   f.string_var(o.control_socket, "control-socket", o.control_socket, "Unix control socket path");
   f.string_var(o.http_debug, "http-debug", o.http_debug,
                "loopback HTTP/SSE debug adapter host:port");
+  f.string_var(o.http_debug_token_file, "http-debug-token-file", o.http_debug_token_file,
+               "write the HTTP debug token to this `file` (mode 0600)");
   f.duration_var(o.timeout, "timeout", o.timeout, "wall-clock limit for the whole run (0 = off)");
   f.duration_var(o.progress_timeout, "progress-timeout", o.progress_timeout,
                  "per-turn idle limit (0 = off)");
@@ -76,7 +95,7 @@ void define_flags(GoFlagSet& f, RunOptions& o) {
       "after a successful turn, wait this long for a control prompt (0 = until cancelled)",
       [&o](std::string_view text) -> std::optional<std::string> {
         auto d = parse_go_duration(text);
-        if (!d) return "parse error";
+        if (!d) return duration_error_reason(text);
         o.parked_timeout = *d;
         return std::nullopt;
       },
@@ -113,9 +132,29 @@ LoopConfig prepare_loop(const std::string& path, const std::string& prompt, bool
 }
 
 // Writes the sentinel (when asked for) and passes the exit code through.
+// It also owns the event log, so a run that fails before the engine exists
+// still ends its log with a session.end (new): a stale log of an earlier run
+// on the same path must never look like this run's end.
 class Finisher {
  public:
   Finisher(const RunOptions& o, std::ostream& err) : o_(o), err_(err) {}
+
+  // The event log (or the discard writer), created or truncated on first
+  // use. Throws like EventWriter::open.
+  EventWriter& open_log() {
+    if (!log_) {
+      try {
+        log_.emplace(EventWriter::open(o_.on_event));
+      } catch (...) {
+        log_failed_ = true;
+        throw;
+      }
+      log_->set_run_id(o_.run_id);
+      log_->set_run_label(o_.label);
+      log_->set_runtime_id(o_.runtime_id);
+    }
+    return *log_;
+  }
 
   int finish(int exit_code, const std::string& session_id, const std::string& stop_reason,
              const std::string& reason_label = {}) {
@@ -127,15 +166,56 @@ class Finisher {
     }
     return exit_code;
   }
+  // For failures before the engine runs: the message, the log's end, the
+  // sentinel.
   int fail(const std::string& message, const std::string& stop_reason = {}) {
     err_ << "avenor: " << message << "\n";
+    end_log(message);
     return finish(1, "", stop_reason);
   }
 
  private:
+  void end_log(const std::string& message) {
+    if (o_.on_event.empty() || log_failed_) return;
+    try {
+      open_log().write(synthetic_session_end({}, "error", message));
+    } catch (const std::exception& e) {
+      err_ << "avenor: open event stream: " << e.what() << "\n";
+    }
+  }
+
   const RunOptions& o_;
   std::ostream& err_;
+  std::optional<EventWriter> log_;
+  bool log_failed_ = false;  // the log cannot be opened: nothing to end
 };
+
+// cli.md §3.2 with the hints a user needs to fix the command line.
+std::string unknown_backend_message(const std::string& backend, const PluginCatalog& catalog) {
+  std::vector<std::string> names = catalog.backend_names();
+  std::sort(names.begin(), names.end());
+  std::string known;
+  for (const auto& name : names) known += (known.empty() ? "" : ", ") + name;
+  return "unknown backend \"" + backend + "\" (known: " + (known.empty() ? "none" : known) +
+         "; see avenor plugins)";
+}
+
+std::string thinking_refusal(const std::string& backend, std::uint32_t accepted) {
+  const std::string levels = thinking_level_names(accepted);
+  return "backend \"" + backend + "\" does not support parameter \"thinking\" (" +
+         (levels.empty() ? "it accepts no thinking values" : "accepted: " + levels) + ")";
+}
+
+// The agent's working directory is checked before anything starts, in the
+// words `avenor verify` uses for it.
+std::string work_dir_problem(const std::string& dir) {
+  if (dir.empty()) return {};  // the backend's default: avenor's own directory
+  std::error_code ec;
+  const fs::file_status status = fs::status(dir, ec);
+  if (ec) return dir + ": --dir: " + ec.message();
+  if (!fs::is_directory(status)) return dir + ": --dir: not a directory";
+  return {};
+}
 
 }  // namespace
 
@@ -144,10 +224,12 @@ int run_main(const std::vector<std::string>& args, std::ostream& err) {
   GoFlagSet flags("run");
   define_flags(flags, o);
   flags.set_usage_header("Usage: avenor [run] [flags]\n");
-  if (auto parsed = flags.parse(args); !parsed.ok()) {
-    flags.print_error_and_usage(parsed, err);
-    return 1;  // no sentinel: its path is not known yet
-  }
+  // Help on stdout; a parse error or a stray word is a short usage error,
+  // exit 1, no sentinel (its path is not known for sure yet).
+  const UsageReporter usage("run", 1, std::cout, err);
+  if (auto parsed = flags.parse(args); !parsed.ok()) return usage.parse_failure(flags, parsed);
+  // D13: a stray word is an error, never a run with the later flags dropped.
+  if (!flags.args().empty()) return usage.error(unexpected_argument_message(flags, args));
   if (o.run_id.empty()) o.run_id = generate_run_id();
   Finisher done(o, err);
 
@@ -157,7 +239,7 @@ int run_main(const std::vector<std::string>& args, std::ostream& err) {
   if (!backend) {
     for (const auto& e : catalog.errors())
       err << "avenor: plugin " << e.path.string() << ": " << e.message << "\n";
-    return done.fail("unknown backend \"" + o.backend + "\"");
+    return done.fail(unknown_backend_message(o.backend, catalog));
   }
   std::string server_url = o.server_url.empty() ? environment("AVENOR_OPENCODE_URL") : o.server_url;
   if (backend->info.has(AVENOR_CAP_EXTERNAL_URL) && server_url.empty())
@@ -170,9 +252,30 @@ int run_main(const std::vector<std::string>& args, std::ostream& err) {
     return done.fail("--prompt, --prompt-file, or --loop-file is required");
   if (!o.thinking.empty()) {
     auto bit = thinking_level_bit(o.thinking);
-    if (!bit) return done.fail("invalid --thinking \"" + o.thinking + "\"");
+    if (!bit)
+      return done.fail("invalid --thinking \"" + o.thinking + "\" (one of " +
+                       thinking_vocabulary() + ")");
     if ((backend->info.thinking_levels & *bit) == 0)
-      return done.fail("backend \"" + o.backend + "\" does not support parameter \"thinking\"");
+      return done.fail(thinking_refusal(o.backend, backend->info.thinking_levels));
+  }
+  if (const std::string problem = work_dir_problem(o.dir); !problem.empty())
+    return done.fail(problem);
+  if (!o.http_debug_token_file.empty() && o.http_debug.empty())
+    return done.fail("--http-debug-token-file needs --http-debug");
+  // Permission policy flags (new), checked before anything starts.
+  if (o.deny_all && o.auto_approve)
+    return done.fail("--deny-all and --auto-approve are mutually exclusive");
+  if (!valid_timeout_action(o.permission_timeout_action))
+    return done.fail("--permission-timeout-action: \"" + o.permission_timeout_action +
+                     "\" is not one of reject, cancel");
+  if (o.permission_timeout.count() < 0)
+    return done.fail("--permission-timeout: " + format_go_duration(o.permission_timeout) +
+                     " is negative (0 turns the timeout off)");
+  PermissionPolicy policy;
+  try {
+    policy = policy_from_flags(o.permission_policy, o.approve_reads, o.deny_all);
+  } catch (const PolicyError& e) {
+    return done.fail(e.what());
   }
 
   // §3.3 startup.
@@ -196,15 +299,12 @@ int run_main(const std::vector<std::string>& args, std::ostream& err) {
     }
   }
 
-  std::optional<EventWriter> writer;
+  EventWriter* writer = nullptr;
   try {
-    writer.emplace(EventWriter::open(o.on_event));
+    writer = &done.open_log();
   } catch (const std::exception& e) {
     return done.fail(std::string("open event stream: ") + e.what());
   }
-  writer->set_run_id(o.run_id);
-  writer->set_run_label(o.label);
-  writer->set_runtime_id(o.runtime_id);
 
   asio::io_context io;
   std::optional<ControlPlane> control;
@@ -224,6 +324,7 @@ int run_main(const std::vector<std::string>& args, std::ostream& err) {
   }
   std::optional<RunDebugTarget> debug_target;
   std::optional<HttpDebugServer> http_debug;
+  std::optional<DebugTokenFile> token_file;  // removed again at exit
   if (!o.http_debug.empty()) {
     debug_target.emplace(*control);
     http_debug.emplace(io, *debug_target);
@@ -233,7 +334,14 @@ int run_main(const std::vector<std::string>& args, std::ostream& err) {
       if (server) server->stop(std::chrono::milliseconds(0));
       return done.fail(std::string("--http-debug: ") + e.what());
     }
-    if (::isatty(STDERR_FILENO)) err << "avenor: http debug token: " << http_debug->token() << "\n";
+    try {
+      token_file = announce_debug_access(*http_debug, o.http_debug_token_file,
+                                         ::isatty(STDERR_FILENO) != 0, err);
+    } catch (const std::exception& e) {
+      http_debug->stop();
+      if (server) server->stop(std::chrono::milliseconds(0));
+      return done.fail(std::string("--http-debug-token-file: ") + e.what());
+    }
   }
   if (!o.permission_handler.empty() && !explicit_base)
     return done.fail("--permission-handler supports file:<path> only");
@@ -255,7 +363,7 @@ int run_main(const std::vector<std::string>& args, std::ostream& err) {
     }
   }
 
-  RunSetup setup{o, *backend, prompt, server_url, model, permission_base};
+  RunSetup setup{o, *backend, prompt, server_url, model, permission_base, std::move(policy)};
   EventPipeline events(*writer, control ? &*control : nullptr);
   RunEngine engine(io, std::move(setup), events, err);
   // Parked mode shows a turn's result before the process ends (cli.md §3.14);
@@ -297,11 +405,16 @@ int run_main(const std::vector<std::string>& args, std::ostream& err) {
   RunEnd outcome;
   asio::co_spawn(io, drive(), [&](std::exception_ptr ex, RunEnd r) {
     if (ex) {
+      std::string message = loop ? "loop run: " : "";
       try {
         std::rethrow_exception(ex);
       } catch (const std::exception& e) {
-        err << "avenor: " << (loop ? "loop run: " : "") << e.what() << "\n";
+        message += e.what();
+      } catch (...) {
+        message += "unknown error";
       }
+      err << "avenor: " << message << "\n";
+      engine.end_log_after_failure(message);
       r = RunEnd{1, {}, loop ? "error" : "", {}};
     }
     outcome = std::move(r);

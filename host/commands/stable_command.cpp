@@ -7,11 +7,14 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <filesystem>
+#include <iostream>
 #include <optional>
 
 #include "cli/go_flags.hpp"
+#include "cli/usage_reporter.hpp"
 #include "control/control_environment.hpp"
 #include "control/control_server.hpp"
+#include "http_debug/debug_access.hpp"
 #include "http_debug/http_debug_server.hpp"
 #include "stable/registry.hpp"
 #include "stable/runtime.hpp"
@@ -34,6 +37,8 @@ void define_flags(GoFlagSet& f, StableOptions& o, std::string& socket, std::stri
   f.string_var(state_dir, "state-dir", "",
                "runtime files and registry (default $TMPDIR/avenor-stable/<socket key>)");
   f.string_var(o.http_debug, "http-debug", "", "loopback HTTP/SSE debug adapter host:port");
+  f.string_var(o.http_debug_token_file, "http-debug-token-file", "",
+               "write the HTTP debug token to this `file` (mode 0600)");
   f.int_var(o.max_runtimes, "max-runtimes", o.max_runtimes, "limit on active runtimes");
   f.int64_var(o.idempotency_capacity, "idempotency-capacity", o.idempotency_capacity,
               "idempotency keys kept (must be > 0)");
@@ -56,18 +61,11 @@ int stable_main(const std::vector<std::string>& args, std::ostream& err) {
   GoFlagSet flags("stable");
   define_flags(flags, o, socket, state_dir);
   flags.set_usage_header("Usage: avenor stable --control-socket <path> [flags]\n");
-  if (auto parsed = flags.parse(args); !parsed.ok()) {
-    flags.print_error_and_usage(parsed, err);
-    return parsed.status == GoFlagSet::ParseResult::Status::help ? 0 : 1;
-  }
-  if (socket.empty()) {
-    err << "avenor stable: --control-socket is required\n";
-    return 1;
-  }
-  if (!flags.args().empty()) {
-    err << "avenor stable: unexpected argument \"" << flags.args().front() << "\"\n";
-    return 1;
-  }
+  const UsageReporter usage("stable", 1, std::cout, err);
+  if (auto parsed = flags.parse(args); !parsed.ok()) return usage.parse_failure(flags, parsed);
+  if (!flags.args().empty())
+    return usage.error("unexpected argument \"" + flags.args().front() + "\"");
+  if (socket.empty()) return usage.error("--control-socket is required");
   std::error_code ec;
   o.control_socket = fs::absolute(socket, ec);
   auto start_failed = [&](const std::string& message) {
@@ -77,6 +75,8 @@ int stable_main(const std::vector<std::string>& args, std::ostream& err) {
   };
   if (o.idempotency_capacity <= 0) return start_failed("--idempotency-capacity must be > 0");
   if (o.max_runtimes <= 0) return start_failed("--max-runtimes must be > 0");
+  if (!o.http_debug_token_file.empty() && o.http_debug.empty())
+    return start_failed("--http-debug-token-file needs --http-debug");
 
   // §10.2 startup.
   remove_tombstone(o.control_socket);
@@ -115,6 +115,7 @@ int stable_main(const std::vector<std::string>& args, std::ostream& err) {
   std::optional<ControlServer> server;
   std::optional<StableDebugTarget> debug_target;
   std::optional<HttpDebugServer> http_debug;
+  std::optional<DebugTokenFile> token_file;  // removed again at exit
   bool finished = false;
   asio::steady_timer exit_timer(io);
   asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -151,7 +152,14 @@ int stable_main(const std::vector<std::string>& args, std::ostream& err) {
       server->stop(std::chrono::milliseconds(0));
       return start_failed(std::string("--http-debug: ") + e.what());
     }
-    if (::isatty(STDERR_FILENO)) err << "avenor: http debug token: " << http_debug->token() << "\n";
+    try {
+      token_file = announce_debug_access(*http_debug, o.http_debug_token_file,
+                                         ::isatty(STDERR_FILENO) != 0, err);
+    } catch (const std::exception& e) {
+      http_debug->stop();
+      server->stop(std::chrono::milliseconds(0));
+      return start_failed(std::string("--http-debug-token-file: ") + e.what());
+    }
   }
   signal_control_ready();
   server->start();

@@ -1,9 +1,12 @@
 #include "commands/verify_command.hpp"
 
+#include <boost/json/serialize.hpp>
+#include <boost/json/string_view.hpp>
 #include <filesystem>
 #include <system_error>
 
 #include "cli/go_flags.hpp"
+#include "cli/usage_reporter.hpp"
 #include "loop/loop_file_tree.hpp"
 
 namespace avenor::host {
@@ -28,26 +31,27 @@ std::string work_dir_problem(const std::string& dir) {
 
 int verify_main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   GoFlagSet flags("avenor verify");
-  flags.set_usage_header("Usage: avenor verify --loop-file <path> [--dir <dir>]\n");
+  flags.set_usage_header(
+      "Usage: avenor verify --loop-file <path> [--dir <dir>]\n"
+      "       avenor verify <path> [--dir <dir>]   (the same; flags may follow <path>)\n");
+  flags.set_interspersed(true);  // D13
   std::string loop_file;
   std::string dir;
   flags.string_var(loop_file, "loop-file", "",
                    "loop config `file` to check, with its prompt files and nested loop files");
   flags.string_var(dir, "dir", ".", "working `directory` a run would use");
 
+  const UsageReporter usage("verify", kExitError, out, err);
   const GoFlagSet::ParseResult parsed = flags.parse(args);
-  if (!parsed.ok()) {
-    flags.print_error_and_usage(parsed, err);
-    return kExitError;
-  }
-  if (!flags.args().empty()) {
-    err << kPrefix << "unexpected argument " << flags.args().front() << "\n" << flags.usage();
-    return kExitError;
-  }
-  if (loop_file.empty()) {
-    err << kPrefix << "--loop-file is required\n";
-    return kExitError;
-  }
+  if (!parsed.ok()) return usage.parse_failure(flags, parsed);
+  // (new) The loop file may also be the one positional argument.
+  const std::vector<std::string>& words = flags.args();
+  if (const std::size_t allowed = loop_file.empty() ? 1 : 0; words.size() > allowed)
+    return usage.error("unexpected argument " +
+                       boost::json::serialize(boost::json::string_view(words[allowed])) +
+                       " (verify checks one loop file: --loop-file <path> or <path>)");
+  if (loop_file.empty() && !words.empty()) loop_file = words.front();
+  if (loop_file.empty()) return usage.error("--loop-file is required");
 
   bool failed = false;
   if (const std::string problem = work_dir_problem(dir); !problem.empty()) {

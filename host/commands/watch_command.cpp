@@ -7,9 +7,11 @@
 #include <boost/json.hpp>
 #include <cerrno>
 #include <chrono>
+#include <iostream>
 #include <system_error>
 
 #include "cli/go_flags.hpp"
+#include "cli/usage_reporter.hpp"
 #include "util/unique_fd.hpp"
 #include "watch/cursor_file.hpp"
 #include "watch/watch_session.hpp"
@@ -31,7 +33,9 @@ int watch_main(const std::vector<std::string>& args, std::ostream& out, std::ost
   GoFlagSet flags("avenor watch");
   flags.set_usage_header(
       "Usage: avenor watch [--follow [--until-end]] [--format plain|json] [--classify] "
-      "[--accumulate] [--poll-interval 250ms] [--since-cursor <file>] <log>\n");
+      "[--accumulate] [--poll-interval 250ms] [--since-cursor <file>] <log>\n"
+      "Flags may come before or after <log>; -- ends the flags.\n");
+  flags.set_interspersed(true);  // D13: `avenor watch ev.ndjson --classify`
   bool follow = false;
   bool until_end = false;
   bool classify = false;
@@ -54,27 +58,21 @@ int watch_main(const std::vector<std::string>& args, std::ostream& out, std::ost
   flags.string_var(since_cursor, "since-cursor", "",
                    "cursor `file`: start at its saved byte offset and save the new one");
 
+  const UsageReporter usage("watch", kExitUsage, out, err);
   const GoFlagSet::ParseResult parsed = flags.parse(args);
-  if (!parsed.ok()) {
-    flags.print_error_and_usage(parsed, err);
-    return kExitUsage;
-  }
-  if (flags.args().empty()) {
-    err << kPrefix << "<log> is required\n";
-    return kExitUsage;
-  }
-  if (flags.args().size() > 1) {
-    err << kPrefix << "expected exactly one <log>\n";
-    return kExitUsage;
-  }
+  if (!parsed.ok()) return usage.parse_failure(flags, parsed);
+  if (flags.args().empty()) return usage.error("<log> is required");
+  if (flags.args().size() > 1)
+    return usage.error("unexpected argument " + boost::json::serialize(flags.args()[1]) +
+                       " (watch takes one <log>)");
   watch::WatchConfig config;
   if (format == "plain") {
     config.lines.format = watch::OutputFormat::plain;
   } else if (format == "json") {
     config.lines.format = watch::OutputFormat::json;
   } else {
-    err << kPrefix << "unsupported --format " << boost::json::serialize(format) << "\n";
-    return kExitUsage;
+    return usage.error("unsupported --format " + boost::json::serialize(format) +
+                       " (plain or json)");
   }
   config.lines.classify = classify;
   config.lines.accumulate = accumulate;
@@ -82,6 +80,7 @@ int watch_main(const std::vector<std::string>& args, std::ostream& out, std::ost
   config.until_end = until_end;
   config.poll_interval = poll_interval.count() > 0 ? poll_interval : kDefaultPoll;
   config.cursor_path = since_cursor;
+  if (&out == &std::cout) config.output_fd = STDOUT_FILENO;
 
   const std::string log_path = flags.args().front();
   UniqueFd log(::open(log_path.c_str(), O_RDONLY | O_CLOEXEC));

@@ -35,11 +35,16 @@ class ControlPlane {
   StatusSnapshot& snapshot() { return snapshot_; }
   // Socket clients connected now (HTTP requests do not count).
   std::size_t clients() const { return clients_; }
+  // Whether any socket client has connected yet.
+  bool ever_connected() const { return ever_connected_; }
   // Runs when the last socket client disconnects (claims fall through).
   void on_all_clients_gone(std::function<void()> handler) { all_gone_ = std::move(handler); }
 
   // --- control surface side ---
-  void client_connected() { ++clients_; }
+  void client_connected() {
+    ++clients_;
+    ever_connected_ = true;
+  }
   void client_disconnected();
   EventHub& hub() { return hub_; }
   const EventHistory& history() const { return history_; }
@@ -64,6 +69,7 @@ class ControlPlane {
   RunCommands* run_ = nullptr;
   Publisher publisher_;
   std::size_t clients_ = 0;
+  bool ever_connected_ = false;
   std::function<void()> all_gone_;
 };
 

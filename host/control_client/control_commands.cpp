@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <sstream>
 #include <string_view>
 #include <thread>
@@ -13,7 +14,9 @@
 #include "cli/go_flags.hpp"
 #include "control_client/rpc_client.hpp"
 #include "control_client/tail_queue.hpp"
+#include "permissions/permission_policy.hpp"
 #include "run/thinking.hpp"
+#include "util/duration.hpp"
 #include "util/json_text.hpp"
 
 namespace avenor::host::control_client {
@@ -233,7 +236,8 @@ std::string spawn_usage_header() {
          "--prompt and --prompt-file exclude each other.\n";
 }
 
-std::variant<ControlRequest, UsageError> parse_spawn(const std::vector<std::string>& args) {
+std::variant<ControlRequest, UsageError> parse_spawn(const std::vector<std::string>& args,
+                                                     const ConnectionFlags& connection_flags) {
   SpawnOptions o;
   GoFlagSet flags("spawn");
   flags.set_usage_header(spawn_usage_header());
@@ -262,15 +266,26 @@ std::variant<ControlRequest, UsageError> parse_spawn(const std::vector<std::stri
   flags.bool_var(o.auto_approve, "auto-approve", false, "approve every permission request");
   flags.int_var(o.timeout_seconds, "timeout", 0, "runtime time limit in `seconds` (sent when > 0)");
   flags.int_var(o.max_retries, "max-retries", 0, "retries after a failed attempt (sent when > 0)");
+  std::string policy_flag;
+  flags.string_var(policy_flag, "permission-policy", "",
+                   "rules that answer permission requests first: `json` inline (starting with {) "
+                   "or a file holding it");
+  flags.bool_var(o.approve_reads, "approve-reads", false, "allow read and search requests");
+  flags.bool_var(o.deny_all, "deny-all", false, "reject what the policy does not allow");
+  flags.int_var(o.permission_timeout_seconds, "permission-timeout", 0,
+                "reject a request unanswered after this many `seconds` (sent when > 0)");
+  flags.string_var(o.permission_timeout_action, "permission-timeout-action", "",
+                   "reject|cancel: what --permission-timeout does (server default reject)");
+  // --socket and --wait-socket may follow `spawn` too (D13).
+  if (connection_flags) connection_flags(flags);
 
   const GoFlagSet::ParseResult parsed = flags.parse(args);
-  if (!parsed.ok()) {
-    std::ostringstream text;
-    flags.print_error_and_usage(parsed, text);
-    return UsageError{text.str(), false};
-  }
+  if (parsed.status == GoFlagSet::ParseResult::Status::help)
+    return UsageError{flags.usage(), false, true};
+  if (!parsed.ok())
+    return UsageError{std::string(kPrefix) + "spawn: " + parsed.error + "\n", false};
   auto spawn_error = [&](const std::string& message) {
-    return UsageError{std::string(kPrefix) + "spawn: " + message + "\n" + flags.usage(), false};
+    return UsageError{std::string(kPrefix) + "spawn: " + message + "\n", false};
   };
   if (!flags.args().empty())
     return spawn_error("unexpected argument " + bj::serialize(bj::string_view(flags.args()[0])));
@@ -287,6 +302,25 @@ std::variant<ControlRequest, UsageError> parse_spawn(const std::vector<std::stri
   // backend supports thinking is the supervisor's check.
   if (!o.thinking.empty() && !thinking_level_bit(o.thinking))
     return spawn_error("invalid --thinking " + bj::serialize(bj::string_view(o.thinking)));
+  // Permission policy flags (new): one line each, no usage text to scroll past.
+  auto policy_error = [](const std::string& message) {
+    return UsageError{std::string(kPrefix) + "spawn: " + message + "\n", false};
+  };
+  if (o.deny_all && o.auto_approve)
+    return policy_error("--deny-all and --auto-approve are mutually exclusive");
+  if (!o.permission_timeout_action.empty() && !valid_timeout_action(o.permission_timeout_action))
+    return policy_error("--permission-timeout-action: " +
+                        bj::serialize(bj::string_view(o.permission_timeout_action)) +
+                        " is not one of reject, cancel");
+  if (o.permission_timeout_seconds < 0)
+    return policy_error("--permission-timeout: a number of seconds, not negative");
+  if (!policy_flag.empty()) {
+    try {
+      o.permission_policy = load_permission_policy(policy_flag).to_json();
+    } catch (const PolicyError& e) {
+      return policy_error(std::string("--permission-policy: ") + e.what());
+    }
+  }
 
   ControlRequest request;
   request.command = "spawn";
@@ -326,15 +360,20 @@ bj::object spawn_params(const SpawnOptions& o) {
   if (o.auto_approve) params["auto_approve"] = true;
   if (o.timeout_seconds > 0) params["timeout"] = o.timeout_seconds;
   if (o.max_retries > 0) params["max_retries"] = o.max_retries;
+  if (o.permission_policy) params["permission_policy"] = *o.permission_policy;
+  if (o.approve_reads) params["approve_reads"] = true;
+  if (o.deny_all) params["deny_all"] = true;
+  if (o.permission_timeout_seconds > 0) params["permission_timeout"] = o.permission_timeout_seconds;
+  text("permission_timeout_action", o.permission_timeout_action);
   return params;
 }
 
 std::variant<ControlRequest, UsageError> parse_control_command(
-    const std::vector<std::string>& words) {
+    const std::vector<std::string>& words, const ConnectionFlags& connection_flags) {
   if (words.empty()) return UsageError{std::string(kPrefix) + "missing command\n", true};
   const std::string& command = words.front();
   const std::vector<std::string> args(words.begin() + 1, words.end());
-  if (command == "spawn") return parse_spawn(args);
+  if (command == "spawn") return parse_spawn(args, connection_flags);
   if (const CommandSpec* spec = find_command(command)) return parse_simple(*spec, args);
   return UsageError{
       std::string(kPrefix) + "unknown command " + bj::serialize(bj::string_view(command)) + "\n",
@@ -355,19 +394,29 @@ std::string control_usage_header() {
     line(spec.synopsis, spec.summary);
     if (spec.name == "tail") line(kSpawnSynopsis, kSpawnSummary);
   }
-  text += "\nFlags:\n";
+  text +=
+      "\nThe flags may also follow the command (avenor control status --socket S). After\n"
+      "the command only these flags and -h are flags; other words are arguments. After --\n"
+      "every word is an argument (avenor control --socket S prompt -- \"--socket\" rt_1).\n"
+      "\nFlags:\n";
   return text;
 }
 
 int execute_control_request(const ControlRequest& request, const std::string& socket_path,
-                            std::ostream& out, std::ostream& err) {
+                            std::ostream& out, std::ostream& err,
+                            std::chrono::nanoseconds wait_socket) {
   const std::string prefix = std::string(kPrefix) + request.command + ": ";
   try {
-    RpcClient client(socket_path);
-    const bj::value result = client.call(request.method, request.params, request.call_timeout);
+    std::unique_ptr<RpcClient> client = dial_when_accepting(socket_path, wait_socket);
+    if (!client) {
+      err << kPrefix << "socket " << socket_path << " did not accept within "
+          << format_go_duration(wait_socket) << '\n';
+      return 1;
+    }
+    const bj::value result = client->call(request.method, request.params, request.call_timeout);
     switch (request.output) {
       case OutputKind::event_stream:
-        return stream_events(client, out, err, prefix);
+        return stream_events(*client, out, err, prefix);
       case OutputKind::indented_json:
         out << to_pretty_json(result) << '\n';
         break;
@@ -376,6 +425,14 @@ int execute_control_request(const ControlRequest& request, const std::string& so
         break;
     }
   } catch (const CallError& e) {
+    // A run's socket knows no runtime-scoped calls (control.md §3); say what
+    // to do instead of "method not found".
+    constexpr std::int64_t kMethodNotFound = -32601;
+    if (e.code() == kMethodNotFound && request.params && request.params->contains("runtime_id")) {
+      err << prefix << "runtime ids need a stable supervisor socket; " << socket_path
+          << " is a run's socket (omit the runtime id)\n";
+      return 1;
+    }
     err << prefix << "rpc error [" << e.code() << "]: " << e.what() << '\n';
     return 1;
   } catch (const TransportError& e) {

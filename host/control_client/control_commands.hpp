@@ -6,11 +6,16 @@
 
 #include <boost/json/object.hpp>
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <variant>
 #include <vector>
+
+namespace avenor::host {
+class GoFlagSet;
+}
 
 namespace avenor::host::control_client {
 
@@ -37,11 +42,18 @@ struct ControlRequest {
 };
 
 // A command line that cannot become a request: `text` goes to stderr as is,
-// followed by the top-level usage when `append_usage`. Exit status 1.
+// followed by one hint line naming the usage to read: `avenor control --help`
+// when `append_usage`, else `avenor control spawn --help`. Exit status 1.
+// With `help` the user asked for usage: `text` is it, for stdout, exit 0.
 struct UsageError {
   std::string text;
   bool append_usage = true;
+  bool help = false;
 };
+
+// Adds the connection flags (--socket, --wait-socket) to a sub-command's flag
+// set, so they may follow the command word (D13).
+using ConnectionFlags = std::function<void(GoFlagSet&)>;
 
 // `avenor control spawn` flags; empty strings and non-positive numbers are
 // left out of the params.
@@ -66,14 +78,23 @@ struct SpawnOptions {
   bool auto_approve = false;
   int timeout_seconds = 0;
   int max_retries = 0;
+  // Permission policy (new): the policy is read and checked by the client
+  // (a file path is the client's) and sent as a JSON object.
+  std::optional<boost::json::object> permission_policy;
+  bool approve_reads = false;
+  bool deny_all = false;
+  int permission_timeout_seconds = 0;
+  std::string permission_timeout_action;
 };
 
 // The `spawn` params (control.md §10.4) of `options`.
 boost::json::object spawn_params(const SpawnOptions& options);
 
 // `words` = the command and its arguments (what follows the --socket flag).
+// `spawn` parses its own flags; `connection_flags` adds --socket and
+// --wait-socket to them.
 std::variant<ControlRequest, UsageError> parse_control_command(
-    const std::vector<std::string>& words);
+    const std::vector<std::string>& words, const ConnectionFlags& connection_flags = {});
 
 // The top-level usage up to (not including) the flag list.
 std::string control_usage_header();
@@ -81,8 +102,12 @@ std::string control_usage_header();
 // Dials `socket_path`, sends the request and prints its outcome: the result
 // to `out`, or `avenor control: <cmd>: rpc error [<code>]: <message>` /
 // `avenor control: <cmd>: <transport error>` to `err`. Returns the exit status.
+// With `wait_socket` > 0 (--wait-socket, new) a socket that does not exist
+// yet or refuses connections is dialled again every 25 ms until that much
+// time has passed: `avenor control: socket <path> did not accept within <d>`.
 int execute_control_request(const ControlRequest& request, const std::string& socket_path,
-                            std::ostream& out, std::ostream& err);
+                            std::ostream& out, std::ostream& err,
+                            std::chrono::nanoseconds wait_socket = {});
 
 // tail after a successful subscribe: copies event params to `out`, one
 // compact JSON line each, until the connection closes. A reader thread takes

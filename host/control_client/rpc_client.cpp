@@ -1,10 +1,12 @@
 #include "control_client/rpc_client.hpp"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/system/system_error.hpp>
 #include <cctype>
+#include <thread>
 
 #include "util/json_text.hpp"
 
@@ -55,7 +57,27 @@ RpcClient::RpcClient(const std::string& socket_path, std::chrono::milliseconds t
     throw TransportError(prefix + "connect: timeout after " + timeout_text(timeout));
   if (result) {
     close_socket();
-    throw TransportError(prefix + "connect: " + describe_error(result));
+    throw TransportError(prefix + "connect: " + describe_error(result), result);
+  }
+}
+
+std::unique_ptr<RpcClient> dial_when_accepting(const std::string& socket_path,
+                                               std::chrono::nanoseconds wait) {
+  constexpr std::chrono::milliseconds kRetryEvery{25};
+  const RpcClient::Clock::time_point deadline = RpcClient::Clock::now() + wait;
+  while (true) {
+    try {
+      return std::make_unique<RpcClient>(socket_path);
+    } catch (const TransportError& e) {
+      const boost::system::error_code& ec = e.dial_error();
+      const bool not_up_yet = ec == boost::system::errc::no_such_file_or_directory ||
+                              ec == boost::system::errc::connection_refused;
+      if (!not_up_yet || wait <= std::chrono::nanoseconds::zero()) throw;
+      const RpcClient::Clock::time_point now = RpcClient::Clock::now();
+      if (now >= deadline) return nullptr;
+      std::this_thread::sleep_for(
+          std::min<RpcClient::Clock::duration>(kRetryEvery, deadline - now));
+    }
   }
 }
 

@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -47,6 +48,14 @@ class CallError : public std::runtime_error {
 class TransportError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+  TransportError(const std::string& what, boost::system::error_code dial_error)
+      : std::runtime_error(what), dial_error_(dial_error) {}
+  // Why connect() failed when the dial itself did (ENOENT, ECONNREFUSED, ...),
+  // so a caller can wait for a socket that is not up yet; empty otherwise.
+  const boost::system::error_code& dial_error() const { return dial_error_; }
+
+ private:
+  boost::system::error_code dial_error_;
 };
 
 class RpcClient {
@@ -108,6 +117,14 @@ class RpcClient {
   std::int64_t next_id_ = 1;
   bool closed_ = false;
 };
+
+// Dials `socket_path` like RpcClient's constructor, but while the socket does
+// not exist yet or refuses connections (a run still starting, or a stale
+// file it is about to replace), dials again every 25 ms until `wait` has
+// passed (--wait-socket, new). nullptr when it never accepted in time; other
+// dial failures, and every failure when `wait` is zero, throw TransportError.
+std::unique_ptr<RpcClient> dial_when_accepting(const std::string& socket_path,
+                                               std::chrono::nanoseconds wait);
 
 // An error code's text in Go's style ("no such file or directory"), which is
 // how the Go implementation's transport errors read.

@@ -46,6 +46,12 @@ asio::awaitable<RunRecord*> launch_run(ToolRunner& tools, LaunchRequest request)
   params["on_event"] = run.event_path;
   params["sentinel_file"] = run.sentinel_file;
   if (run.auto_approve) params["auto_approve"] = true;
+  const PermissionSettings& perm = run.permissions;
+  if (perm.policy) params["permission_policy"] = *perm.policy;
+  if (perm.approve_reads) params["approve_reads"] = true;
+  if (perm.deny_all) params["deny_all"] = true;
+  if (perm.timeout_seconds > 0) params["permission_timeout"] = perm.timeout_seconds;
+  put(params, "permission_timeout_action", perm.timeout_action);
   if (request.timeout) params["timeout"] = static_cast<std::int64_t>(request.timeout->count());
   put(params, "session_id", request.resume_session);
   // A client retrying the same call after a lost connection reaches the

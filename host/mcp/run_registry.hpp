@@ -13,6 +13,15 @@
 
 namespace avenor::host::mcp {
 
+// avenor_spawn's permission settings (new), sent to `spawn` as they are.
+struct PermissionSettings {
+  std::optional<boost::json::object> policy;  // checked and normalized
+  bool approve_reads = false;
+  bool deny_all = false;
+  std::int64_t timeout_seconds = 0;  // 0: none
+  std::string timeout_action;        // empty: the default (reject)
+};
+
 struct RunRecord {
   std::string run_id;  // uuid v4
   std::string label;
@@ -27,6 +36,7 @@ struct RunRecord {
   // What a follow-up carries over.
   std::string agent, model, backend, thinking, server_url;
   bool auto_approve = false;
+  PermissionSettings permissions;
   // A follow-up sent to a parked runtime is done once more turns than this
   // have settled (the runtime entry's settled_turns).
   std::optional<std::int64_t> turn_baseline;

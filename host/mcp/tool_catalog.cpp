@@ -35,6 +35,53 @@ bj::object duration(std::string_view description) {
   return {{"anyOf", std::move(types)}, {"description", description}};
 }
 
+// One word, or a non-empty list of words, from `values`.
+bj::object words(std::initializer_list<std::string_view> values, std::string_view description) {
+  bj::array e;
+  for (auto v : values) e.emplace_back(v);
+  bj::object one{{"type", "string"}, {"enum", e}};
+  bj::object many{{"type", "array"}, {"items", one}, {"minItems", 1}};
+  return {{"anyOf", bj::array{one, many}}, {"description", description}};
+}
+
+// avenor_spawn's permission_policy (new): the JSON `--permission-policy` takes.
+bj::object permission_policy_schema() {
+  const auto action = [](std::string_view description) {
+    return enumerated({"allow", "reject", "ask"}, description);
+  };
+  bj::object rule{
+      {"type", "object"},
+      {"additionalProperties", false},
+      {"required", bj::array{"action"}},
+      {"properties",
+       bj::object{
+           {"tool_kind", words({"read", "edit", "delete", "move", "search", "execute", "think",
+                                "fetch", "switch_mode", "other"},
+                               "Match these tool kinds only.")},
+           {"title", str("Glob (* and ?) on the tool title, e.g. \"*rm -rf*\".")},
+           {"command", str("Glob (* and ?) on the command line, e.g. \"git status*\".")},
+           {"option_kind",
+            words({"allow", "allow_once", "allow_always", "reject", "reject_once", "reject_always"},
+                  "Match only when the request offers an option of this kind; that option is "
+                  "the one chosen.")},
+           {"action", action("allow or reject answers the request; ask leaves it to the usual "
+                             "answer (auto_approve, else avenor_answer_permission).")}}}};
+  bj::object policy{
+      {"type", "object"},
+      {"additionalProperties", false},
+      {"properties",
+       bj::object{{"rules", bj::object{{"type", "array"},
+                                       {"items", std::move(rule)},
+                                       {"description", "Checked in order; the first match wins."}}},
+                  {"default", action("When no rule matches (default ask).")}}}};
+  return {{"anyOf", bj::array{std::move(policy), bj::object{{"type", "string"}}}},
+          {"description",
+           "Rules that answer the agent's permission requests: an object like "
+           "{\"rules\":[{\"tool_kind\":\"read\",\"action\":\"allow\"},{\"command\":"
+           "\"rm *\",\"action\":\"reject\"}],\"default\":\"ask\"}, or the path of a JSON "
+           "file holding one."}};
+}
+
 const std::string_view kRunId =
     "The run: the run_id avenor_spawn or avenor_follow_up returned, its label, or its runtime id "
     "(rt_N).";
@@ -85,6 +132,17 @@ bj::array ToolRunner::definitions() {
        {"timeout", duration("Limit for the agent's whole life: 90s, 10m, 2h, or seconds.")},
        {"auto_approve", boolean("Approve every permission request of the agent (default false: "
                                 "requests wait for avenor_answer_permission).")},
+       {"permission_policy", permission_policy_schema()},
+       {"approve_reads", boolean("Allow read and search requests (a first policy rule).")},
+       {"deny_all", boolean("Reject every request the policy does not allow (a last policy "
+                            "rule); not with auto_approve.")},
+       {"permission_timeout",
+        duration("Reject a permission request nobody answered within this time: 90s, 10m, or "
+                 "seconds.")},
+       {"permission_timeout_action",
+        enumerated({"reject", "cancel"},
+                   "What permission_timeout does: reject the request (default) or cancel the "
+                   "run.")},
        {"supervisor_id", str(kSupervisor)}},
       {"repo_dir"}));
   tools.push_back(tool(

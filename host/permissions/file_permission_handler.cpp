@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "permissions/pending_notice.hpp"
 #include "util/atomic_file.hpp"
 #include "util/json_text.hpp"
 #include "util/read_file.hpp"
@@ -242,6 +243,8 @@ void FilePermissionHandler::begin(const bj::object& request_event,
     if (auto err = remove_file(request->resp_path)) throw std::runtime_error(*err);
     write_file_atomically(request->req_path, to_pretty_json(doc) + "\n",
                           base_.filename().string() + ".req.", 0600);
+    // Only once the file exists: the printed command can be run at once.
+    if (notices_) *notices_ << pending_permission_notice(doc, base_) << "\n" << std::flush;
   } catch (const std::exception& e) {
     setup_error = e.what();
   }

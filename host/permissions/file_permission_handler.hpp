@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <string_view>
 
@@ -50,6 +51,10 @@ class FilePermissionHandler {
   // neither callback. A no-op when nothing is pending.
   void abandon();
 
+  // Where each published request is announced in one line (new; see
+  // pending_notice.hpp); null, the default, keeps the handler silent.
+  void set_notices(std::ostream* out) { notices_ = out; }
+
   bool pending() const;
   const std::filesystem::path& base() const { return base_; }
   std::filesystem::path request_path() const;
@@ -71,6 +76,7 @@ class FilePermissionHandler {
   std::chrono::milliseconds timeout_;
   std::chrono::milliseconds poll_;
   std::shared_ptr<Request> current_;
+  std::ostream* notices_ = nullptr;
 };
 
 }  // namespace avenor::host

@@ -8,6 +8,8 @@
 #include <stdexcept>
 
 #include "plugin_host/launch_environment.hpp"
+#include "plugin_host/missing_executable.hpp"
+#include "util/executable_search.hpp"
 
 namespace avenor::host {
 
@@ -132,6 +134,9 @@ BackendConnection::BackendConnection(asio::io_context& io, const BackendEntry& b
     if (!closed_ && plugin_takes_service_results())
       backend_.library->vtable().on_call_result(instance_, call, status, to_abi(text));
   };
+  output.missing_executable = [this](std::string program) {
+    if (missing_executable_.empty()) missing_executable_ = std::move(program);
+  };
   services_ = std::make_unique<ServiceRouter>(io_, std::move(output));
 
   std::string options_json = sdk::json::dump(options.to_json());
@@ -159,6 +164,11 @@ void BackendConnection::launch() {
     throw std::runtime_error(error);
   LaunchRequest request = parse_launch_request(spec_json);
   if (request.argv.empty()) return;  // a backend that only uses host services
+  // A bare name is looked up on PATH: say so when it is not there, rather
+  // than pass on the bare ENOENT of the spawn.
+  const std::string& program = request.argv.front();
+  if (program.find('/') == std::string::npos && !find_on_path(program))
+    throw MissingExecutable(program);
   ChildHandlers handlers;
   handlers.on_stdout = [this, alive = alive_](std::string_view bytes) {
     if (*alive) deliver_bytes(std::string(bytes));

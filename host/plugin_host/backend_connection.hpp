@@ -45,9 +45,13 @@ class BackendConnection {
   BackendConnection(const BackendConnection&) = delete;
   BackendConnection& operator=(const BackendConnection&) = delete;
 
-  // Asks the plugin what to launch and starts it. Throws std::runtime_error.
+  // Asks the plugin what to launch and starts it. Throws std::runtime_error;
+  // MissingExecutable when the program is a bare name not found on PATH.
   void launch();
   pid_t pid() const;
+  // The first program a host service call could not find on PATH, if any:
+  // a failed start names it (the plugin's own message may not).
+  const std::string& missing_executable() const { return missing_executable_; }
 
   void start_session(boost::json::object params, OperationCallback done);
   void prompt(boost::json::object params, OperationCallback done);
@@ -78,6 +82,7 @@ class BackendConnection {
   std::map<std::uint64_t, std::unique_ptr<boost::asio::steady_timer>> timers_;
   std::unique_ptr<ServiceRouter> services_;  // host services the plugin calls (ABI 1.1)
   std::uint64_t next_op_ = 1;
+  std::string missing_executable_;
   bool closed_ = false;
   // Shared with posted handlers so they do nothing once this object is gone.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -2,9 +2,10 @@
 
 #include <algorithm>
 #include <avenor/sdk/json.hpp>
-#include <avenor/sdk/option_kinds.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "plugin_host/missing_executable.hpp"
+#include "run/run_turn.hpp"
 #include "run/sentinel.hpp"
 #include "util/self_executable.hpp"
 
@@ -31,12 +32,14 @@ std::string chunk_text(const object& e) {
   return json::string_or(e, "delta");
 }
 
-std::string id_string(const boost::json::value* v) {
-  if (!v) return {};
-  if (v->is_string()) return std::string(v->get_string());
-  if (v->is_int64()) return std::to_string(v->get_int64());
-  if (v->is_uint64()) return std::to_string(v->get_uint64());
-  return {};
+// A start that failed on a program missing from PATH says which and what to
+// do; the plugin's own text may only carry a bare ENOENT.
+std::string start_failure(const BackendConnection& conn, const std::string& backend,
+                          const std::string& error) {
+  const std::string& program = conn.missing_executable();
+  if (!program.empty() && error.find("start " + program) != std::string::npos)
+    return missing_executable_message(backend, program);
+  return error;
 }
 
 // cli.md §3.5 step 7: an id another identity or attempt holds.
@@ -45,19 +48,6 @@ std::string conflict_message(const std::string& session_id) {
 }
 
 }  // namespace
-
-struct RunEngine::Turn {
-  unsigned generation = 0;
-  std::string session_id;
-  std::string* attempt_session_id = nullptr;  // follows an adopted id (cli.md §3.5 step 7)
-  bool prompt_returned = false;
-  bool end_written = false;
-  std::string stop_reason;
-  std::optional<boost::json::value> usage;
-  std::string output;
-  std::optional<TurnResult> result;     // the turn must end now with this
-  std::optional<std::string> stop_now;  // the turn must be cancelled with this reason
-};
 
 RunEngine::RunEngine(asio::io_context& io, RunSetup setup, EventPipeline& events, std::ostream& err)
     : io_(io),
@@ -76,6 +66,7 @@ RunEngine::RunEngine(asio::io_context& io, RunSetup setup, EventPipeline& events
   if (setup_.permission_base)
     file_handler_ =
         std::make_unique<FilePermissionHandler>(io.get_executor(), *setup_.permission_base);
+  if (file_handler_) file_handler_->set_notices(&err_);  // a waiting run says so (new)
   if (control_) {
     control_->attach(this);
     control_->set_publisher([this](object e) { return events_.write(std::move(e)); });
@@ -105,36 +96,6 @@ void RunEngine::interrupt_and_prompt(std::string text, bool keep_queue) {
   mailbox_.push(TurnInterruptMessage{});
 }
 
-AnswerStatus RunEngine::answer_permission(const std::string& request_id,
-                                          const std::string& option_id,
-                                          const std::optional<std::string>& message) {
-  if (resolved_requests_.contains(request_id)) return AnswerStatus::accepted;
-  if (!pending_ || pending_->request_id != request_id || pending_->answer_queued)
-    return AnswerStatus::no_pending;
-  if (!pending_->control_may_answer)
-    return pending_->resolver == "file" ? AnswerStatus::delegated : AnswerStatus::no_pending;
-  for (const auto& opt : pending_->options) {
-    const auto* o = opt.if_object();
-    if (!o || json::string_or(*o, "optionId") != option_id) continue;
-    const auto kind = sdk::normalize_option_kind(json::string_or(*o, "kind"));
-    if (kind != sdk::OptionKind::allow && kind != sdk::OptionKind::reject)
-      return AnswerStatus::no_pending;
-    if (json::bool_or(*o, "requiresMessage") && (!message || message->empty()))
-      return AnswerStatus::no_pending;
-    pending_->answer_queued = true;
-    FileAnswer answer{false, option_id, message.value_or(""), kind};
-    mailbox_.push(
-        PermissionDecisionMessage{pending_->generation, request_id, "control", answer, {}});
-    return AnswerStatus::accepted;
-  }
-  return AnswerStatus::no_pending;
-}
-
-void RunEngine::release_claim(const std::string& request_id) {
-  if (pending_ && pending_->request_id == request_id && pending_->resolver == "reserved")
-    mailbox_.push(ClaimEndedMessage{request_id});
-}
-
 void RunEngine::interrupt(StopCause cause) {
   if (!stop_cause_) stop_cause_ = cause;
   mailbox_.push(InterruptMessage{cause});
@@ -152,7 +113,9 @@ void RunEngine::arm_timer(asio::steady_timer& timer, std::chrono::nanoseconds af
 void RunEngine::write(object event) {
   if (write_failed_) return;
   try {
+    const std::string type(event_type(event));
     events_.write(std::move(event));
+    log_ending_.observe(type);
   } catch (const std::exception& e) {
     write_failed_ = true;
     err_ << "avenor: write event: " << e.what() << "\n";
@@ -172,6 +135,7 @@ void RunEngine::write_error(const std::string& source, const std::string& messag
   object e{{"event", "avenor.error"}, {"source", source}, {"message", message}};
   if (!session_id.empty()) e["session_id"] = session_id;
   write(e);
+  last_error_ = message;
 }
 
 asio::awaitable<RunOutcome> RunEngine::run_phase(std::string prompt, std::string resume) {
@@ -181,6 +145,8 @@ asio::awaitable<RunOutcome> RunEngine::run_phase(std::string prompt, std::string
   DirectiveMark directive;
   auto stopped = [&] {
     const char* reason = stop_reason_for(*stop_cause_);
+    // Stopped before an attempt or during a backoff: no turn wrote the end.
+    write_end(last.session_id, reason, {});
     return RunOutcome{exit_code_for_stop_reason(reason), last.session_id, reason, true, directive};
   };
   for (int attempt = 1;; ++attempt) {
@@ -261,6 +227,7 @@ asio::awaitable<RunOutcome> RunEngine::run_attempt(int attempt, const std::strin
   if (!resume_id.empty()) {
     if (auto refusal = identities_.fill_for_resume(resume_id, identity)) {
       err_ << "avenor: " << *refusal << "\n";
+      write_end(resume_id, "error", *refusal);
       co_return RunOutcome{1, resume_id, "", false, {}, false};
     }
     if (!identities_.claim(resume_id, identity, gen)) co_return session_conflict(resume_id);
@@ -290,11 +257,14 @@ asio::awaitable<RunOutcome> RunEngine::run_attempt(int attempt, const std::strin
     conn = std::make_unique<BackendConnection>(io_, setup_.backend, start, std::move(callbacks));
     conn->launch();
     if (control_ && conn->pid() > 0) control_->snapshot().set_pid(conn->pid());
+  } catch (const MissingExecutable& e) {
+    create_error = "start session: " + missing_executable_message(o.backend, e.executable());
   } catch (const std::exception& e) {
-    create_error = e.what();
+    create_error = std::string("create provider: ") + e.what();
   }
   if (!create_error.empty()) {
-    err_ << "avenor: create provider: " << create_error << "\n";
+    err_ << "avenor: " << create_error << "\n";
+    write_end(resume_id, "error", create_error);
     if (conn) co_await close_connection(*conn);
     co_return RunOutcome{1, resume_id, "", false, {}};
   }
@@ -309,6 +279,8 @@ asio::awaitable<RunOutcome> RunEngine::run_attempt(int attempt, const std::strin
   std::string reported_id;  // a conversation_id seen before the session existed
   for (;;) {
     if (stop_cause_) {
+      // Stopped while the session starts: no turn exists to write the end.
+      write_end(resume_id, stop_reason_for(*stop_cause_), {});
       co_await close_connection(*conn);
       co_return RunOutcome{exit_code_for_stop_reason(stop_reason_for(*stop_cause_)),
                            resume_id,
@@ -320,7 +292,10 @@ asio::awaitable<RunOutcome> RunEngine::run_attempt(int attempt, const std::strin
     if (auto* done = std::get_if<OperationDoneMessage>(&msg)) {
       if (done->generation != gen || done->kind != OperationKind::start_session) continue;
       if (!done->result.ok()) {
-        err_ << "avenor: start session: " << done->result.error << "\n";
+        const std::string error =
+            "start session: " + start_failure(*conn, o.backend, done->result.error);
+        err_ << "avenor: " << error << "\n";
+        write_end(resume_id, "error", error);
         co_await close_connection(*conn);
         co_return RunOutcome{1, resume_id, "", false, {}};
       }
@@ -402,6 +377,7 @@ asio::awaitable<RunOutcome> RunEngine::run_attempt(int attempt, const std::strin
 RunOutcome RunEngine::session_conflict(const std::string& session_id) {
   err_ << "avenor: " << conflict_message(session_id) << "\n";
   write_error("session", conflict_message(session_id), session_id);
+  write_end(session_id, "session_id_conflict", conflict_message(session_id));
   return RunOutcome{1, session_id, "session_id_conflict", true, {}, false};
 }
 
@@ -445,9 +421,14 @@ asio::awaitable<RunEngine::TurnResult> RunEngine::run_turn(BackendConnection& co
   });
   if (progress.count() > 0) arm_timer(progress_timer_, progress, TimerKind::progress);
 
+  last_error_.clear();
   auto finish = [&](TurnResult r) {
     progress_timer_.cancel();
     abandon_permission();
+    // A turn that failed before the backend's session.end still ends with
+    // one (new), carrying the avenor.error that ended it.
+    if (!turn.end_written)
+      write_turn_end(turn, r.stop_reason.empty() ? "error" : r.stop_reason, last_error_);
     return r;
   };
 
@@ -550,15 +531,7 @@ asio::awaitable<RunEngine::TurnResult> RunEngine::cancel_and_end(BackendConnecti
       }
     }
   }
-  if (!turn.end_written) {
-    object end{{"event", "session.end"}, {"stop_reason", reason}};
-    if (!turn.session_id.empty()) end["session_id"] = turn.session_id;
-    if (turn.usage) end["usage"] = *turn.usage;
-    if (!turn.output.empty()) end["final_output"] = turn.output;
-    if (auto c = status_.observe(end)) write_status(c->phase, c->label, "avenor", turn.session_id);
-    write(end);
-    turn.end_written = true;
-  }
+  write_turn_end(turn, reason, {});
   // The provider is closed only once the in-flight prompt has returned
   // (cli.md §3.5), still within the cancel budget: an agent killed earlier
   // might never read the cancel. Its late events are not logged: the turn
@@ -623,141 +596,6 @@ void RunEngine::handle_backend_event(Turn& turn, object event) {
     turn.end_written = true;
   }
   write(std::move(event));
-}
-
-void RunEngine::begin_permission(Turn& turn, const object& request) {
-  const auto& o = setup_.options;
-  const std::string request_id = id_string(request.if_contains("request_id"));
-  object annotated = request;
-
-  if (request_id.empty()) {
-    annotated["resolver"] = "none";
-    write(annotated);
-    write_error("permission", "permission.request missing request_id", turn.session_id);
-    return;
-  }
-  const bool needs_user = json::bool_or(request, "requires_user_input");
-  std::string resolver = (o.auto_approve && !needs_user)         ? "automatic"
-                         : (control_ && control_->clients() > 0) ? "reserved"
-                         : file_handler_                         ? "file"
-                                                                 : "none";
-  annotated["resolver"] = resolver;
-  if (pending_) {
-    write(annotated);
-    write_error("permission", "another permission request is already pending", turn.session_id);
-    err_ << "avenor: another permission request is already pending\n";
-    turn.result = TurnResult{1, "", false};
-    return;
-  }
-  // The claim is recorded before the request is published, so a client
-  // reacting to the event finds it (events.md §7.1).
-  PendingPermission p;
-  p.generation = turn.generation;
-  p.request_id = request_id;
-  p.request = request;
-  if (const auto* options = json::find_array(request, "options")) p.options = *options;
-  p.resolver = resolver;
-  p.control_may_answer = resolver == "reserved" || resolver == "none";
-  pending_ = std::move(p);
-  write(annotated);
-
-  if (resolver == "automatic") {
-    FileAnswer answer;
-    answer.kind = sdk::OptionKind::allow;
-    for (const auto& opt : pending_->options) {
-      const auto* obj = opt.if_object();
-      if (obj &&
-          sdk::normalize_option_kind(json::string_or(*obj, "kind")) == sdk::OptionKind::allow) {
-        answer.option_id = json::string_or(*obj, "optionId");
-        break;
-      }
-    }
-    pending_->answer_queued = true;
-    mailbox_.push(PermissionDecisionMessage{turn.generation, request_id, "avenor", answer, {}});
-  } else if (resolver == "reserved") {
-    const auto limit = o.permission_claim_timeout;
-    if (limit.count() > 0) arm_timer(claim_timer_, limit, TimerKind::claim);  // 0: no limit (D3)
-  } else if (resolver == "file") {
-    start_file_handler();
-  }
-}
-
-void RunEngine::start_file_handler() {
-  const unsigned gen = pending_->generation;
-  const std::string request_id = pending_->request_id;
-  file_handler_->begin(
-      pending_->request,
-      [this, gen, request_id](FileAnswer a) {
-        mailbox_.push(PermissionDecisionMessage{gen, request_id, "file", std::move(a), {}});
-      },
-      [this, gen, request_id](std::string error) {
-        mailbox_.push(
-            PermissionDecisionMessage{gen, request_id, "file", std::nullopt, std::move(error)});
-      });
-}
-
-void RunEngine::end_claim(const std::string& request_id) {
-  if (!pending_ || pending_->request_id != request_id || pending_->resolver != "reserved") return;
-  claim_timer_.cancel();
-  // A socket answer arriving during the hand-over is still taken, so the
-  // control side may keep answering (events.md §7.2).
-  if (file_handler_) {
-    pending_->resolver = "file";
-    start_file_handler();
-  } else {
-    pending_->resolver = "none";
-  }
-}
-
-void RunEngine::finish_permission(BackendConnection& conn, Turn& turn,
-                                  PermissionDecisionMessage& msg) {
-  if (!pending_ || pending_->request_id != msg.request_id) return;
-  abandon_permission();
-  resolved_requests_.insert(msg.request_id);
-  if (!msg.answer) {
-    err_ << "avenor: permission handler: " << msg.error << "\n";
-    write_error("permission", "permission handler: " + msg.error, turn.session_id);
-    turn.result = TurnResult{1, "", false};
-    return;
-  }
-  const FileAnswer& a = *msg.answer;
-  const unsigned gen = turn.generation;
-  auto relay = [&](object params) {
-    params["session_id"] = turn.session_id;
-    params["request_id"] = msg.request_id;
-    conn.answer_permission(params, [this, gen](OperationResult r) {
-      mailbox_.push(OperationDoneMessage{gen, OperationKind::answer_permission, std::move(r)});
-    });
-  };
-  if (a.cancelled) {
-    relay(object{{"cancelled", true}, {"allow", false}});
-    turn.stop_now = "cancelled";
-    if (!stop_cause_) stop_cause_ = StopCause::cancelled;
-    return;
-  }
-  object response{{"event", "permission.response"},
-                  {"request_id", msg.request_id},
-                  {"option_id", a.option_id},
-                  {"kind", sdk::to_string(a.kind)},
-                  {"source", msg.source}};
-  if (!turn.session_id.empty()) response["session_id"] = turn.session_id;
-  try {
-    events_.write(response);
-  } catch (const std::exception& e) {
-    // A lost permission.response is reported, not fatal (events.md §1).
-    err_ << "avenor: write event: " << e.what() << "\n";
-  }
-  if (auto c = status_.permission_resolved())
-    write_status(c->phase, c->label, "avenor", turn.session_id);
-  relay(object{{"allow", a.kind == sdk::OptionKind::allow},
-               {"option_id", a.option_id},
-               {"message", a.message}});
-}
-
-void RunEngine::abandon_permission() {
-  if (pending_ && pending_->resolver == "file" && file_handler_) file_handler_->abandon();
-  claim_timer_.cancel();
-  pending_.reset();
 }
 
 }  // namespace avenor::host

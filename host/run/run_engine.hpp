@@ -18,11 +18,13 @@
 
 #include "control/run_commands.hpp"
 #include "events/event_pipeline.hpp"
+#include "permissions/permission_policy.hpp"
 #include "plugin_host/backend_connection.hpp"
 #include "plugin_host/plugin_catalog.hpp"
 #include "run/dir_snapshot.hpp"
 #include "run/mailbox.hpp"
 #include "run/markers.hpp"
+#include "run/run_end.hpp"
 #include "run/run_messages.hpp"
 #include "run/run_options.hpp"
 #include "run/session_identity.hpp"
@@ -38,6 +40,7 @@ struct RunSetup {
   std::string server_url;
   std::string model;                                     // after the agent→model lookup
   std::optional<std::filesystem::path> permission_base;  // the file handler, if any
+  PermissionPolicy policy;  // answers requests before the resolver chain (new)
 };
 
 struct RunOutcome {
@@ -74,6 +77,10 @@ class RunEngine : public RunCommands {
   std::optional<StopCause> stop_cause() const { return stop_cause_; }
   // Writes an event stamped like every other (the loop runner's own events).
   void write_event(boost::json::object event) { write(std::move(event)); }
+  // Ends the log of a run that failed outside the turn loop (new, run_end.cpp):
+  // closes the loops it opened, else writes a session.end with `error`
+  // unless the log already ends with one.
+  void end_log_after_failure(const std::string& error);
   // Parked mode writes DONE before it waits (cli.md §3.14).
   void set_sentinel_writer(SentinelWriter writer) { sentinel_ = std::move(writer); }
 
@@ -98,9 +105,11 @@ class RunEngine : public RunCommands {
     std::string request_id;
     boost::json::object request;
     boost::json::array options;
-    std::string resolver;             // automatic, reserved, file or none (current)
+    std::string resolver;             // policy, automatic, reserved, file or none (current)
     bool control_may_answer = false;  // reserved, handed over from a claim, or none
     bool answer_queued = false;
+    unsigned serial = 0;      // tells a stale permission timeout apart
+    std::string policy_rule;  // the policy rule that answered, if any
   };
 
   boost::asio::awaitable<RunOutcome> run_attempt(int attempt, const std::string& prompt,
@@ -142,11 +151,20 @@ class RunEngine : public RunCommands {
   void start_file_handler();
   void finish_permission(BackendConnection& conn, Turn& turn, PermissionDecisionMessage& msg);
   void abandon_permission();
+  // --permission-timeout (new): arms the wait for the pending request; when
+  // it runs out the request is rejected, or the run cancelled.
+  void arm_permission_timeout();
+  void permission_timed_out(unsigned serial);
   void write_status(const std::string& phase, const std::string& label, const char* source,
                     const std::string& session_id);
   void write_error(const std::string& source, const std::string& message,
                    const std::string& session_id);
   void write(boost::json::object event);
+  // The synthetic session.end of a turn, an attempt or a run avenor ended
+  // itself (new, run_end.cpp): every ended attempt leaves exactly one.
+  void write_turn_end(Turn& turn, std::string_view stop_reason, const std::string& error);
+  void write_end(const std::string& session_id, std::string_view stop_reason,
+                 const std::string& error);
   void arm_timer(boost::asio::steady_timer& timer, std::chrono::nanoseconds after, TimerKind kind);
   bool is_live(const TimerMessage& m) const {
     return m.epoch == timer_epochs_[static_cast<int>(m.kind)];
@@ -177,10 +195,14 @@ class RunEngine : public RunCommands {
   std::deque<std::string> queued_prompts_;
   std::optional<std::string> interrupt_text_;
   std::unique_ptr<FilePermissionHandler> file_handler_;
+  std::optional<boost::asio::steady_timer> permission_timer_;  // made on first use
+  unsigned permission_serial_ = 0;
   bool write_failed_ = false;
   SessionIdentityMap identities_;
   std::optional<DirSnapshot> dir_at_start_;  // parked mode only: output_files
   SentinelWriter sentinel_;
+  LogEnding log_ending_;    // what the log ends with so far
+  std::string last_error_;  // the latest avenor.error text: a failed turn's `error`
 };
 
 }  // namespace avenor::host

@@ -41,7 +41,7 @@ struct BackendClosedMessage {
 struct PermissionDecisionMessage {
   unsigned generation;
   std::string request_id;
-  std::string source;                // avenor, control or file
+  std::string source;                // avenor, control, file, policy or timeout
   std::optional<FileAnswer> answer;  // empty on error
   std::string error;
 };

@@ -24,8 +24,16 @@ struct RunOptions {
   std::string sentinel_file;
   std::string permission_handler;
   bool auto_approve = false;
+  // Permission policies (new): the raw --permission-policy value (inline JSON
+  // or a file), its shorthands, and the unanswered-request timeout.
+  std::string permission_policy;
+  bool approve_reads = false;
+  bool deny_all = false;
+  std::chrono::nanoseconds permission_timeout{0};
+  std::string permission_timeout_action = "reject";  // reject | cancel
   std::string control_socket;
   std::string http_debug;
+  std::string http_debug_token_file;  // (new) where to write the adapter's token, 0600
   std::chrono::nanoseconds timeout{0};
   std::chrono::nanoseconds progress_timeout{0};
   int max_retries = 0;

@@ -9,7 +9,9 @@
 #include <string>
 
 #include "plugin_host/launch_environment.hpp"
+#include "plugin_host/missing_executable.hpp"
 #include "process/child_process.hpp"
+#include "util/executable_search.hpp"
 #include "util/utf8.hpp"
 
 namespace avenor::host {
@@ -25,6 +27,10 @@ LaunchRequest launch_request_of(const boost::json::object& request) {
     if (const auto* v = json::find(request, key)) spec[key] = *v;
   LaunchRequest r = parse_launch_request(json::dump(spec));
   if (r.argv.empty()) throw std::runtime_error("process.run needs a non-empty argv");
+  // Named, so the run can tell the user which program to install.
+  const std::string& program = r.argv.front();
+  if (program.find('/') == std::string::npos && !find_on_path(program))
+    throw MissingExecutable(program);
   return r;
 }
 

@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 #include <exception>
 
+#include "plugin_host/missing_executable.hpp"
 #include "services/file_services.hpp"
 #include "services/http_client_call.hpp"
 #include "services/http_listener.hpp"
@@ -80,6 +81,9 @@ void ServiceRouter::start(std::uint64_t call, std::string_view service,
       throw std::runtime_error("unknown host service \"" + std::string(service) + "\"");
     }
     calls_.emplace(call, std::move(running));
+  } catch (const MissingExecutable& e) {
+    if (output_.missing_executable) output_.missing_executable(e.executable());
+    end_later(call, AVENOR_FAILURE_ERROR, std::string(service) + ": " + e.what());
   } catch (const std::exception& e) {
     end_later(call, AVENOR_FAILURE_ERROR, std::string(service) + ": " + e.what());
   }

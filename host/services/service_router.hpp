@@ -22,6 +22,9 @@ class ServiceRouter {
   struct Output {
     std::function<void(std::uint64_t call, std::string data)> data;
     std::function<void(std::uint64_t call, std::int32_t status, std::string text)> end;
+    // A process.run whose program is not on PATH (optional): the backend's
+    // start failure can then name it.
+    std::function<void(std::string program)> missing_executable;
   };
 
   ServiceRouter(boost::asio::io_context& io, Output output);

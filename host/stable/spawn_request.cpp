@@ -2,6 +2,8 @@
 
 #include "control/rpc_error.hpp"
 #include "control/rpc_params.hpp"
+#include "permissions/permission_policy.hpp"
+#include "util/json_text.hpp"
 
 namespace avenor::host {
 
@@ -11,6 +13,36 @@ using boost::json::object;
 using rpc_params::opt_bool;
 using rpc_params::opt_int;
 using rpc_params::opt_string;
+
+namespace {
+
+// The permission params (new) as the child's flags take them; the policy is
+// parsed here so a bad one fails the spawn, not the runtime.
+void parse_permission_params(const object& p, SpawnRequest& r) {
+  if (const auto* v = p.if_contains("permission_policy");
+      v && !v->is_null() && !(v->is_string() && v->get_string().empty())) {
+    try {
+      const PermissionPolicy policy =
+          v->is_string() ? load_permission_policy(v->get_string()) : parse_permission_policy(*v);
+      r.permission_policy = to_compact_json(policy.to_json());
+    } catch (const PolicyError& e) {
+      throw RpcError::detail(std::string("permission_policy: ") + e.what());
+    }
+  }
+  r.approve_reads = opt_bool(p, "approve_reads");
+  r.deny_all = opt_bool(p, "deny_all");
+  if (r.deny_all && r.auto_approve)
+    throw RpcError::detail("deny_all and auto_approve are mutually exclusive");
+  r.permission_timeout_seconds = opt_int(p, "permission_timeout").value_or(0);
+  if (r.permission_timeout_seconds < 0)
+    throw RpcError::detail("permission_timeout must be a non-negative number of seconds");
+  r.permission_timeout_action = opt_string(p, "permission_timeout_action");
+  if (!r.permission_timeout_action.empty() && !valid_timeout_action(r.permission_timeout_action))
+    throw RpcError::detail("permission_timeout_action: \"" + r.permission_timeout_action +
+                           "\" is not one of reject, cancel");
+}
+
+}  // namespace
 
 SpawnRequest parse_spawn_request(const object& p) {
   SpawnRequest r;
@@ -29,6 +61,7 @@ SpawnRequest parse_spawn_request(const object& p) {
   r.sentinel_file = opt_string(p, "sentinel_file");
   r.permission_handler = opt_string(p, "permission_handler");
   r.auto_approve = opt_bool(p, "auto_approve");
+  parse_permission_params(p, r);
   r.timeout_seconds = opt_int(p, "timeout").value_or(0);
   r.max_retries = opt_int(p, "max_retries").value_or(0);
   r.session_id = opt_string(p, "session_id");
@@ -65,6 +98,12 @@ std::vector<std::string> runtime_argv(const SpawnRequest& r, const RuntimeComman
   add("server-url", c.server_url);
   add("permission-handler", r.permission_handler);
   if (r.auto_approve) argv.push_back("--auto-approve");
+  add("permission-policy", r.permission_policy);
+  if (r.approve_reads) argv.push_back("--approve-reads");
+  if (r.deny_all) argv.push_back("--deny-all");
+  if (r.permission_timeout_seconds > 0)
+    add("permission-timeout", std::to_string(r.permission_timeout_seconds) + "s");
+  add("permission-timeout-action", r.permission_timeout_action);
   if (r.timeout_seconds > 0) add("timeout", std::to_string(r.timeout_seconds) + "s");
   if (r.max_retries > 0) add("max-retries", std::to_string(r.max_retries));
   add("resume", r.session_id);

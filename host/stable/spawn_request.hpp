@@ -16,6 +16,12 @@ struct SpawnRequest {
   std::string agent, model, thinking, backend, agent_profile, label, server_url;
   std::string on_event, sentinel_file, permission_handler;
   bool auto_approve = false;
+  // Permission policy (new): validated at spawn; the policy travels to the
+  // child as compact JSON (or, when large, a file the supervisor wrote).
+  std::string permission_policy;
+  bool approve_reads = false, deny_all = false;
+  std::int64_t permission_timeout_seconds = 0;
+  std::string permission_timeout_action;  // empty: the child's default (reject)
   std::int64_t timeout_seconds = 0;
   std::int64_t max_retries = 0;
   std::string session_id, parent_id, idempotency_key;
@@ -24,7 +30,8 @@ struct SpawnRequest {
 };
 
 // Reads the params; a value of the wrong type is -32602 invalid params
-// (RpcError). Unknown keys are ignored.
+// (RpcError), an invalid permission policy -32602 {detail}. Unknown keys are
+// ignored. A `permission_policy` string naming a file is read here.
 SpawnRequest parse_spawn_request(const boost::json::object& params);
 
 // What the child `avenor run` is told beyond the spawn params.

@@ -33,6 +33,7 @@ struct StableOptions {
   std::filesystem::path control_socket;
   std::filesystem::path state_dir;
   std::string http_debug;
+  std::string http_debug_token_file;  // (new) where to write the adapter's token, 0600
   int max_runtimes = 16;
   std::int64_t idempotency_capacity = 1024;
   std::chrono::nanoseconds idle_timeout{0};

@@ -205,6 +205,12 @@ asio::awaitable<object> Supervisor::spawn_new(const object& params) {
     r.prompt_file = file.string();
     r.prompt.clear();
   }
+  // A large permission policy would not fit one argv string either.
+  if (r.permission_policy.size() > kInlinePromptBytes) {
+    const fs::path file = dir / "permission-policy.json";
+    write_file_atomically(file, r.permission_policy, ".policy-", 0600);
+    r.permission_policy = file.string();
+  }
   RuntimeCommand command;
   command.executable = self_executable();
   command.run_id = run_id_;

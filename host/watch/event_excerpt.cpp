@@ -37,7 +37,59 @@ std::string first_non_empty(const bj::object& event, std::string_view key,
   return text.empty() ? string_field(event, fallback_key) : text;
 }
 
+constexpr std::size_t kPermissionTitleRunes = 80;
+constexpr std::size_t kPermissionOptions = 8;
+
+std::string permission_subject(const bj::object& event) {
+  std::string text = string_field(event, "question");
+  if (!text.empty()) return text;
+  if (const bj::value* call = find(event, "toolCall"); call != nullptr && call->is_object()) {
+    text = string_field(call->get_object(), "title");
+    if (!text.empty()) return text;
+  }
+  for (std::string_view key : {"description", "command", "message", "title", "tool"}) {
+    text = string_field(event, key);
+    if (!text.empty()) return text;
+  }
+  return "";
+}
+
+// "[once=allow_once, reject=reject_once]", "" without options.
+std::string permission_options(const bj::object& event) {
+  const bj::value* options = find(event, "options");
+  if (options == nullptr || !options->is_array() || options->get_array().empty()) return "";
+  std::string text = "[";
+  std::size_t shown = 0;
+  for (const bj::value& option : options->get_array()) {
+    if (shown == kPermissionOptions) {
+      text += ", \u2026";
+      break;
+    }
+    const bj::object* o = option.if_object();
+    if (o == nullptr) continue;
+    const std::string id = string_field(*o, "optionId");
+    const std::string kind = string_field(*o, "kind");
+    if (shown++ > 0) text += ", ";
+    text += kind.empty() ? id : id + "=" + kind;
+  }
+  return shown == 0 ? "" : text + "]";
+}
+
 }  // namespace
+
+std::string permission_excerpt(const bj::object& event) {
+  std::string text(trim_right_space(
+      cut_runes(collapse_line_breaks(permission_subject(event)), kPermissionTitleRunes)));
+  auto append = [&text](const std::string& part) {
+    if (part.empty()) return;
+    if (!text.empty()) text += ' ';
+    text += part;
+  };
+  append(collapse_line_breaks(permission_options(event)));
+  const std::string request_id = string_field(event, "request_id");
+  if (!request_id.empty()) append("(request " + collapse_line_breaks(request_id) + ")");
+  return text;
+}
 
 std::string string_field(const bj::object& event, std::string_view key) {
   const bj::value* v = find(event, key);

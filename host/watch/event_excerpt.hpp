@@ -27,4 +27,12 @@ std::string chunk_text(const boost::json::object& event);
 // The excerpt of the table in §8.3, before cleaning.
 std::string raw_excerpt(const boost::json::object& event, std::string_view name);
 
+// The cleaned excerpt of a permission.request (new): what is asked, then the
+// offered options and the request id, which an agent needs to answer it:
+//   Run git status [once=allow_once, reject=reject_once] (request perm-1)
+// What is asked is the first non-empty of `question`, `toolCall.title`
+// (ACP), `description`, `command` (codex), `message`, `title`, `tool`; it is
+// cut to 80 runes, but the options and the request id are never cut.
+std::string permission_excerpt(const boost::json::object& event);
+
 }  // namespace avenor::host::watch

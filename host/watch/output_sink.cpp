@@ -33,6 +33,7 @@ void OutputSink::hand_over(bool flush_stream) {
   if (!out_) {
     const int error = errno;
     failed_ = true;
+    reader_gone_ = error == EPIPE;
     error_ = error != 0 ? std::error_code(error, std::generic_category()).message()
                         : std::string("write error");
   }

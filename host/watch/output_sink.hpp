@@ -25,6 +25,9 @@ class OutputSink {
   bool failed() const { return failed_; }
   // Why the stream failed, e.g. "No space left on device".
   const std::string& error() const { return error_; }
+  // The stream failed because its reader went away (EPIPE: `watch | head`),
+  // which ends watch quietly rather than as an error.
+  bool reader_gone() const { return reader_gone_; }
 
   static constexpr std::size_t kBufferLimit = 64 * 1024;
 
@@ -34,6 +37,7 @@ class OutputSink {
   std::ostream& out_;
   std::string buffer_;
   bool failed_ = false;
+  bool reader_gone_ = false;
   std::string error_;
 };
 

@@ -19,7 +19,11 @@ std::string plain_line(std::string_view type, std::string_view session, std::str
 std::optional<std::string> format_plain_line(const boost::json::object& event, bool classify) {
   const std::string name = event_name(event);
   if (name.empty()) return std::nullopt;
-  std::string line = plain_line(name, session_of(event), clean_excerpt(raw_excerpt(event, name)));
+  // A permission request's options and id matter more than the 120-rune cut.
+  const std::string excerpt = name == "permission.request"
+                                  ? permission_excerpt(event)
+                                  : clean_excerpt(raw_excerpt(event, name));
+  std::string line = plain_line(name, session_of(event), excerpt);
   if (classify) line = std::string(watch::classify(event)) + " " + line;
   return line;
 }

@@ -1,5 +1,7 @@
 #include "watch/watch_session.hpp"
 
+#include <poll.h>
+
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -51,6 +53,7 @@ class WatchSession {
     while (true) {
       const LineReader::ReadResult read = read_and_process();
       if (failed_) return 1;
+      if (reader_gone_) return 0;
       if (read.bytes == 0) return finish();
     }
   }
@@ -64,7 +67,7 @@ class WatchSession {
     loop_->io.run();
     // The signal handlers stay installed until the final flush and cursor
     // write are done, so a second signal cannot cut them short.
-    const int code = failed_ ? 1 : finish();
+    const int code = failed_ ? 1 : reader_gone_ ? 0 : finish();
     loop_.reset();
     return code;
   }
@@ -77,7 +80,7 @@ class WatchSession {
       fail("read log: " + std::error_code(read.error, std::generic_category()).message());
       return read;
     }
-    while (!failed_) {
+    while (!ended()) {
       const auto line = reader_.next_line();
       if (!line) break;
       handle_line(*line);
@@ -112,7 +115,7 @@ class WatchSession {
   void step() {
     if (done_) return;
     const LineReader::ReadResult read = read_and_process();
-    if (failed_) return stop();
+    if (ended()) return stop();
     if (read.bytes > 0) {
       asio::post(loop_->io, [this] { step(); });
       return;
@@ -120,6 +123,10 @@ class WatchSession {
     // Caught up: let a reader of our stdout see what we have.
     if (!sink_.flush()) {
       check_output();
+      return stop();
+    }
+    if (output_closed()) {
+      reader_gone_ = true;
       return stop();
     }
     if (terminal_seen_) return stop();
@@ -147,9 +154,9 @@ class WatchSession {
     processor_.flush_accumulator();
     if (!sink_.flush()) {
       check_output();
-      return 1;
+      return reader_gone_ ? 0 : 1;
     }
-    if (!config_.cursor_path.empty() && !save_cursor()) return 1;
+    if (!config_.cursor_path.empty() && !save_cursor()) return reader_gone_ ? 0 : 1;
     return 0;
   }
 
@@ -164,11 +171,25 @@ class WatchSession {
     return error.empty();
   }
 
-  // Reports a failed output once; true when it has failed.
+  // Reports a failed output once; true when it has failed. A reader that
+  // went away is no failure: watch just ends.
   bool check_output() {
     if (!sink_.failed()) return false;
-    if (!failed_) fail("write stdout: " + sink_.error());
+    if (sink_.reader_gone())
+      reader_gone_ = true;
+    else if (!failed_)
+      fail("write stdout: " + sink_.error());
     return true;
+  }
+
+  bool ended() const { return failed_ || reader_gone_; }
+
+  // While idle nothing is written, so a pipe whose reader has exited would
+  // go unnoticed until the next event; poll reports it as POLLERR.
+  bool output_closed() const {
+    if (config_.output_fd < 0) return false;
+    pollfd p{config_.output_fd, 0, 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP)) != 0;
   }
 
   void fail(const std::string& message) {
@@ -189,6 +210,7 @@ class WatchSession {
   bool terminal_seen_ = false;
   Clock::time_point grace_deadline_{};
   bool failed_ = false;
+  bool reader_gone_ = false;
   bool done_ = false;
   std::optional<FollowLoop> loop_;  // follow mode only
 };

@@ -24,10 +24,15 @@ struct WatchConfig {
   std::filesystem::path cursor_path;  // empty: no cursor
   // Overridable so tests need not wait the full grace period.
   std::chrono::nanoseconds until_end_grace = UntilEndTracker::kGrace;
+  // The descriptor behind `out`, or -1. Follow mode polls it while idle, so
+  // `watch --follow | head -1` ends once head has gone, not at the next event.
+  int output_fd = -1;
 };
 
 // Reads `log` (already positioned at `start_offset`) and returns the exit
 // code: 0 done, 1 output, read or cursor-write failure (diagnostic on `err`).
+// A reader of `out` that went away (EPIPE) ends the watch quietly with 0 and
+// leaves the cursor alone (what was delivered is unknown).
 int run_watch(UniqueFd log, std::int64_t start_offset, const WatchConfig& config, std::ostream& out,
               std::ostream& err);
 

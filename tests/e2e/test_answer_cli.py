@@ -113,18 +113,23 @@ def test_force_overwrites(avenor, base):
 # Checks in order (events.md §7.6)
 # ---------------------------------------------------------------------------------------------
 
+HINT = "run 'avenor answer --help' for usage\n"
+
+
 def test_1_flag_parse_error(avenor, base):
     r = answer(avenor, "--bogus", "--option", "a", str(base))
     assert r.returncode == 2
-    assert "-option" in r.stderr and "usage" in r.stderr.lower()
+    # one error line and one hint line, not the whole usage (issue 13)
+    assert r.stderr == f"{PREFIX}flag provided but not defined: -bogus\n" + HINT, r.stderr
     assert not response_path(base).exists()
 
 
 @pytest.mark.parametrize("flag", ["-h", "--help"])
 def test_1_help(avenor, base, flag):
+    # asked-for help is no error: usage on stdout, exit 0 (issue 13)
     r = answer(avenor, flag)
-    assert r.returncode == 2
-    assert "-option" in r.stderr and r.stdout == ""
+    assert r.returncode == 0, r.stderr
+    assert "-option" in r.stdout and r.stderr == ""
 
 
 def test_2_outcome_value(avenor, base):
@@ -143,7 +148,7 @@ def test_2_outcome_checked_before_option_and_positionals(avenor):
 def test_3_option_required(avenor, base):
     r = answer(avenor, str(base))
     assert r.returncode == 2
-    assert "-option" in r.stderr, "usage expected"
+    assert r.stderr == f"{PREFIX}--option <id> is required\n" + HINT, r.stderr
     assert not response_path(base).exists()
 
 
@@ -153,18 +158,30 @@ def test_3_empty_option_is_missing(avenor, base):
     assert not response_path(base).exists()
 
 
-@pytest.mark.parametrize("positionals", [[], ["one", "two"]], ids=["none", "two"])
-def test_4_exactly_one_positional(avenor, base, positionals):
-    args = ["--option", "a", *[str(base.parent / p) for p in positionals]]
-    r = answer(avenor, *args)
+@pytest.mark.parametrize("positionals,message", [
+    ([], "<perm-base> is required (the path before .req, e.g. run.perm)"),
+    (["one", "two"], 'unexpected argument "{two}" (answer takes one <perm-base>)'),
+], ids=["none", "two"])
+def test_4_exactly_one_positional(avenor, base, positionals, message):
+    paths = [str(base.parent / p) for p in positionals]
+    r = answer(avenor, "--option", "a", *paths)
     assert r.returncode == 2
-    assert "-option" in r.stderr, "usage expected"
+    assert r.stderr == PREFIX + message.format(two=paths[-1] if paths else "") + "\n" + HINT
 
 
-def test_4_flags_after_positional_are_positional(avenor, base):
-    # parsing stops at the first positional: --option is never seen
-    r = answer(avenor, str(base), "--option", "a")
+def test_4_flags_after_the_perm_base(avenor, base):
+    # D13: the documented form `avenor answer <path> --option <id>` works
+    r = answer(avenor, str(base), "--option", "a", "--message", "m")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "" and r.stderr == ""
+    assert read_response(base) == {"outcome": "selected", "option_id": "a", "message": "m"}
+
+
+def test_4_double_dash_ends_the_flags(avenor, base):
+    # after -- a word like --force is the perm base, not a flag
+    r = answer(avenor, "--option", "a", "--", str(base), "--force")
     assert r.returncode == 2
+    assert r.stderr == PREFIX + 'unexpected argument "--force" (answer takes one <perm-base>)\n' + HINT
     assert not response_path(base).exists()
 
 

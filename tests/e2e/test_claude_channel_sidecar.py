@@ -71,7 +71,6 @@ def closed_port() -> int:
     (["--run-id", "r", "--token", "t", "--broker-url", "http://127.0.0.1:1", "extra"],
      "unexpected argument extra"),
     (["--bogus"], "flag provided but not defined: -bogus"),
-    (["-h"], "Usage: avenor claude-channel"),
 ])
 def test_bad_flags_exit_2(avenor, args, needle):
     p = subprocess.run([avenor, "claude-channel", *args], stdin=subprocess.DEVNULL,
@@ -79,6 +78,14 @@ def test_bad_flags_exit_2(avenor, args, needle):
     assert p.returncode == 2, p.stderr
     assert p.stdout == b""
     assert needle in p.stderr.decode(), p.stderr
+
+
+def test_help_is_usage_on_stdout(avenor):
+    # issue 13: asked-for help is no usage error
+    p = subprocess.run([avenor, "claude-channel", "-h"], stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=10)
+    assert p.returncode == 0 and p.stderr == b""
+    assert p.stdout.decode().startswith("Usage: avenor claude-channel")
 
 
 # --- handshake -------------------------------------------------------------------------------

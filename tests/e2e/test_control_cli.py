@@ -439,64 +439,87 @@ def test_server_that_never_answers_times_out_after_30s(avenor, fake_server):
     assert CALL_TIMEOUT_S <= elapsed < CALL_TIMEOUT_S + 10, elapsed
 
 
+CONTROL_HINT = "run 'avenor control --help' for usage"
+SPAWN_HINT = "run 'avenor control spawn --help' for usage"
+
 USAGE_ERRORS = [
-    # (argv after "control", expected first stderr line, top-level usage printed)
-    ([], "avenor control: --socket is required", True),
-    (["status"], "avenor control: --socket is required", True),
-    (["-h"], USAGE_HEAD, True),
-    (["--bogus", "x"], "flag provided but not defined: -bogus", True),
-    (["--socket"], "flag needs an argument: -socket", True),
-    (["--socket", "S"], "avenor control: missing command", True),
-    (["--socket", "S", "frobnicate"], 'avenor control: unknown command "frobnicate"', True),
+    # (argv after "control", expected first stderr line, the hint line after it); issue 13:
+    # one error line and one hint line, never the whole usage
+    ([], "avenor control: --socket is required", CONTROL_HINT),
+    (["status"], "avenor control: --socket is required", CONTROL_HINT),
+    (["--bogus", "x"], "avenor control: flag provided but not defined: -bogus", CONTROL_HINT),
+    (["--socket"], "avenor control: flag needs an argument: -socket", CONTROL_HINT),
+    (["--socket", "S"], "avenor control: missing command", CONTROL_HINT),
+    (["--socket", "S", "frobnicate"], 'avenor control: unknown command "frobnicate"', CONTROL_HINT),
     (["--socket", "S", "status", "a", "b"],
-     "avenor control: status: too many arguments (usage: status [runtime-id])", True),
+     "avenor control: status: too many arguments (usage: status [runtime-id])", CONTROL_HINT),
     (["--socket", "S", "list", "x"], "avenor control: list: too many arguments (usage: list)",
-     True),
-    (["--socket", "S", "prompt"], "avenor control: prompt: missing <text>", True),
+     CONTROL_HINT),
+    (["--socket", "S", "prompt"], "avenor control: prompt: missing <text>", CONTROL_HINT),
     (["--socket", "S", "interrupt-and-prompt"],
-     "avenor control: interrupt-and-prompt: missing <text>", True),
+     "avenor control: interrupt-and-prompt: missing <text>", CONTROL_HINT),
     (["--socket", "S", "answer-permission", "1"],
-     "avenor control: answer-permission: missing <option-id>", True),
-    (["--socket", "S", "history"], "avenor control: history: missing <runtime-id>", True),
-    (["--socket", "S", "wait-turn"], "avenor control: wait-turn: missing <runtime-id>", True),
+     "avenor control: answer-permission: missing <option-id>", CONTROL_HINT),
+    (["--socket", "S", "history"], "avenor control: history: missing <runtime-id>", CONTROL_HINT),
+    (["--socket", "S", "wait-turn"], "avenor control: wait-turn: missing <runtime-id>",
+     CONTROL_HINT),
     (["--socket", "S", "wait-turn", "rt_1", "5s"],
-     'avenor control: wait-turn: invalid <timeout-ms> "5s": want a non-negative integer', True),
+     'avenor control: wait-turn: invalid <timeout-ms> "5s": want a non-negative integer',
+     CONTROL_HINT),
     (["--socket", "S", "history", "rt_1", "-3"],
-     'avenor control: history: invalid <limit> "-3": want a non-negative integer', True),
+     'avenor control: history: invalid <limit> "-3": want a non-negative integer', CONTROL_HINT),
     (["--socket", "S", "identity", "x"],
-     "avenor control: identity: too many arguments (usage: identity)", True),
+     "avenor control: identity: too many arguments (usage: identity)", CONTROL_HINT),
+    (["--socket", "S", "--wait-socket", "5", "status"],
+     'avenor control: invalid value "5" for flag -wait-socket: missing unit in duration '
+     "(use e.g. 5s, 10m, 1h30m)", CONTROL_HINT),
+    (["status", "--socket", "S", "--wait-socket"],
+     "avenor control: flag needs an argument: -wait-socket", CONTROL_HINT),
     (["--socket", "S", "spawn"],
-     "avenor control: spawn: one of --prompt, --prompt-file and --loop-file is required", False),
+     "avenor control: spawn: one of --prompt, --prompt-file and --loop-file is required",
+     SPAWN_HINT),
     (["--socket", "S", "spawn", "--prompt", "a", "--prompt-file", "b"],
-     "avenor control: spawn: --prompt and --prompt-file are mutually exclusive", False),
+     "avenor control: spawn: --prompt and --prompt-file are mutually exclusive", SPAWN_HINT),
     (["--socket", "S", "spawn", "--loop-file", "l", "--prompt", "a", "--prompt-file", "b"],
-     "avenor control: spawn: --prompt and --prompt-file are mutually exclusive", False),
+     "avenor control: spawn: --prompt and --prompt-file are mutually exclusive", SPAWN_HINT),
     (["--socket", "S", "spawn", "--prompt", "a", "--resume", "s1", "--session-id", "s2"],
-     "avenor control: spawn: --session-id and --resume name different sessions", False),
+     "avenor control: spawn: --session-id and --resume name different sessions", SPAWN_HINT),
     (["--socket", "S", "spawn", "--prompt", "a", "--thinking", "extreme"],
-     'avenor control: spawn: invalid --thinking "extreme"', False),
+     'avenor control: spawn: invalid --thinking "extreme"', SPAWN_HINT),
     (["--socket", "S", "spawn", "--prompt", "a", "--timeout", "5m"],
-     'invalid value "5m" for flag -timeout: parse error', False),
+     'avenor control: spawn: invalid value "5m" for flag -timeout: parse error', SPAWN_HINT),
     (["--socket", "S", "spawn", "--prompt", "a", "--session", "s"],
-     "flag provided but not defined: -session", False),
-    (["--socket", "S", "spawn", "-h"], "Usage: avenor control --socket <path> spawn [flags]",
-     False),
+     "avenor control: spawn: flag provided but not defined: -session", SPAWN_HINT),
 ]
 
 
-@pytest.mark.parametrize("argv,first_line,top_usage", USAGE_ERRORS,
+@pytest.mark.parametrize("argv,first_line,hint", USAGE_ERRORS,
                          ids=[" ".join(u[0]) or "(none)" for u in USAGE_ERRORS])
-def test_usage_errors_exit_1_without_dialling(avenor, fake_server, argv, first_line, top_usage):
+def test_usage_errors_exit_1_without_dialling(avenor, fake_server, argv, first_line, hint):
     server = fake_server(echo_handler({}))
     argv = [server.path if a == "S" else a for a in argv]
     result = subprocess.run([avenor, "control", *argv], capture_output=True, text=True,
                             timeout=30, stdin=subprocess.DEVNULL)
     assert result.returncode == 1
     assert result.stdout == ""
-    assert result.stderr.split("\n")[0] == first_line, result.stderr
-    assert (USAGE_HEAD in result.stderr) == top_usage, result.stderr
-    if not top_usage:
-        assert "Usage: avenor control --socket <path> spawn [flags]" in result.stderr
+    assert result.stderr == first_line + "\n" + hint + "\n", result.stderr
+    assert server.connections == 0
+
+
+@pytest.mark.parametrize("argv,head", [
+    (["-h"], USAGE_HEAD),
+    (["--help"], USAGE_HEAD),
+    (["--socket", "S", "status", "--help"], USAGE_HEAD),
+    (["--socket", "S", "spawn", "-h"], "Usage: avenor control --socket <path> spawn [flags]"),
+])
+def test_help_is_usage_on_stdout_without_dialling(avenor, fake_server, argv, head):
+    server = fake_server(echo_handler({}))
+    argv = [server.path if a == "S" else a for a in argv]
+    result = subprocess.run([avenor, "control", *argv], capture_output=True, text=True,
+                            timeout=30, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout.startswith(head + "\n"), result.stdout
+    assert "-socket path" in result.stdout and "-wait-socket duration" in result.stdout
     assert server.connections == 0
 
 
@@ -928,7 +951,12 @@ def test_real_supervisor_methods_on_a_single_run(controlled_run, argv):
     result = run.control(*argv)
     assert result.returncode == 1
     assert result.stdout == ""
-    assert result.stderr == f"avenor control: {argv[0]}: rpc error [-32601]: method not found\n"
+    if len(argv) == 2 and argv[1] == "rt_1":
+        # issue 13: a runtime id on a run's socket says what to do instead
+        assert result.stderr == (f"avenor control: {argv[0]}: runtime ids need a stable supervisor "
+                                 f"socket; {run.socket} is a run's socket (omit the runtime id)\n")
+    else:
+        assert result.stderr == f"avenor control: {argv[0]}: rpc error [-32601]: method not found\n"
     # The run is untouched: still going, and cancellable.
     run.fail_if_exited("the rejected call")
     assert mutate(run, "cancel").returncode == 0

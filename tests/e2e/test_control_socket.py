@@ -184,7 +184,9 @@ def test_live_socket_is_refused(avenor, tmp_path):
             r.files.stderr_text()
         assert r.files.sentinel_lines()[0] == "FAILED"
         assert sock.exists(), "a live socket must be left alone"
-        assert r.files.read_events() == []
+        # (new) the log ends with the failure, so a watcher does not wait forever
+        assert [(e["event"], e["error"]) for e in r.files.read_events()] == [
+            ("session.end", f"start control server: control socket already in use: {sock}")]
     finally:
         listener.close()
 
@@ -208,7 +210,8 @@ def test_non_socket_path_is_refused_and_left_untouched(avenor, tmp_path, kind):
     assert r.files.stderr_text() == (
         f"avenor: start control server: control socket path exists and is not a socket: {sock}\n")
     assert r.files.sentinel_lines()[0] == "FAILED"
-    assert r.files.read_events() == []
+    assert [(e["event"], e["stop_reason"]) for e in r.files.read_events()] == [
+        ("session.end", "error")]  # (new) the log ends with the failure
     after = os.lstat(sock)
     assert (after.st_ino, after.st_mode, after.st_size, after.st_mtime_ns) == \
         (before.st_ino, before.st_mode, before.st_size, before.st_mtime_ns)
@@ -682,6 +685,21 @@ def test_file_resolver_request_is_not_answerable_over_the_socket(avenor, tmp_pat
                             {"request_id": "0", "option_id": "once"})["code"] == -32001
     subprocess.run([avenor, "answer", "--option", "once", str(r.files.perm_base)], check=True)
     assert r.wait() == 0
+
+
+def test_stable_runtime_reserves_before_its_supervisor_links(avenor, tmp_path):
+    """control.md §10.10: a runtime (--runtime-id, as stable starts it) reserves a request for
+    its supervisor even when the supervisor has not linked yet — a fast backend's first request
+    must not fall to the file handler in the window between ready and the supervisor's link.
+    The supervisor, once linked, answers (or releases) it."""
+    r = Run(avenor, tmp_path, [permission_turn()], "--runtime-id", "rt_7").ready()
+    req = r.wait_event(lambda e: e["event"] == "permission.request")
+    assert req["resolver"] == "reserved", f"nothing linked yet, still reserved: {req}"
+    assert not (r.files.root / "run.perm.req").exists(), "the file handler took it"
+    with r.client() as c:
+        c.call_ok("answer_permission", {"request_id": "0", "option_id": "once"})
+    assert r.wait() == 0
+    assert events_named(r.events(), "permission.response")[0]["source"] == "control"
 
 
 def test_no_resolver_request_stays_answerable(avenor, tmp_path):

@@ -15,6 +15,7 @@ import pty
 import re
 import signal
 import socket
+import stat
 import subprocess
 import threading
 import time
@@ -568,3 +569,113 @@ def test_port_in_use(debug_run):
         assert run.wait() == 1
     assert f"avenor: --http-debug: listen on 127.0.0.1:{port}: " in run.stderr(), run.stderr()
     assert run.files.sentinel_lines()[0] == "FAILED"
+
+
+# ---------------------------------------------------------------------------------------------
+# A non-interactive client: the bound address on stderr, the token in a 0600 file (new)
+# ---------------------------------------------------------------------------------------------
+
+LISTENING_LINE = re.compile(r"avenor: http debug listening on http://127\.0\.0\.1:(\d+)\r?\n")
+
+
+def listening_port(run: DebugRun) -> int:
+    m = poll(lambda: LISTENING_LINE.search(run.stderr()), 30, "the http debug listening line",
+             run.check_alive)
+    return int(m.group(1))
+
+
+def test_port_zero_reports_the_address_and_writes_the_token_file(debug_run, tmp_path):
+    token_file = tmp_path / "client" / "token"
+    token_file.parent.mkdir()
+    run = debug_run(LONG_TURN, "--http-debug-token-file", str(token_file), tty=False,
+                    address="127.0.0.1:0")
+    run.port = listening_port(run)
+    assert run.port != 0
+    # Written before the address is reported, so it is complete by now.
+    st = token_file.lstat()
+    assert stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600
+    token = token_file.read_text()
+    assert re.fullmatch(r"[0-9a-f]{32}\n", token), token
+    run.wait_for_event(is_event("agent.message_chunk"))
+    res = run.request("GET", "/status", token=token.strip())
+    assert res.status == 200, res
+    assert res.json()["run_id"] == RUN_ID
+
+    run.proc.send_signal(signal.SIGTERM)
+    assert run.wait() == 130, run.stderr()
+    # The token never reached stderr (not a terminal), and its file goes with the process.
+    assert "http debug token" not in run.stderr()
+    assert token.strip() not in run.stderr()
+    assert not token_file.exists()
+
+
+def test_terminal_gets_the_address_and_the_token(debug_run):
+    run = debug_run(LONG_TURN, address="127.0.0.1:0")
+    run.port = listening_port(run)
+    assert run.request("GET", "/status").status == 200  # the terminal's token
+    run.proc.send_signal(signal.SIGTERM)
+    assert run.wait() == 130, run.stderr()
+
+
+def test_token_file_replaces_an_own_regular_file(debug_run, tmp_path):
+    token_file = tmp_path / "token"
+    token_file.write_text("stale\n")
+    token_file.chmod(0o644)
+    run = debug_run(LONG_TURN, "--http-debug-token-file", str(token_file), tty=False,
+                    address="127.0.0.1:0")
+    run.port = listening_port(run)
+    assert stat.S_IMODE(token_file.lstat().st_mode) == 0o600
+    assert run.request("GET", "/status", token=token_file.read_text().strip()).status == 200
+    run.proc.send_signal(signal.SIGTERM)
+    assert run.wait() == 130, run.stderr()
+
+
+def test_token_file_refuses_a_symlink(debug_run, tmp_path):
+    target = tmp_path / "elsewhere"
+    target.write_text("keep me\n")
+    link = tmp_path / "token"
+    link.symlink_to(target)
+    run = debug_run(LONG_TURN, "--http-debug-token-file", str(link), tty=False,
+                    address="127.0.0.1:0")
+    assert run.wait() == 1
+    assert (f"avenor: --http-debug-token-file: refusing to replace {link}: not a regular file\n"
+            in run.stderr()), run.stderr()
+    assert target.read_text() == "keep me\n" and link.is_symlink()
+    assert run.files.sentinel_lines()[0] == "FAILED"
+    end = events_named(run.events(), "session.end")
+    assert [e["stop_reason"] for e in end] == ["error"]
+
+
+def test_stable_reports_the_address_and_writes_the_token_file(avenor, fake_agent, tmp_path):
+    token_file = tmp_path / "stable.token"
+    env, _ = fake_cli_env(tmp_path, LONG_TURN)
+    env["TMPDIR"] = str(tmp_path)
+    err_path = tmp_path / "stable.stderr"
+    with open(err_path, "wb") as err:
+        proc = subprocess.Popen(
+            [avenor, "stable", "--control-socket", str(tmp_path / "s.sock"), "--state-dir",
+             str(tmp_path / "state"), "--http-debug", "127.0.0.1:0", "--http-debug-token-file",
+             str(token_file)],
+            env=env, cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=err)
+    try:
+        def alive():
+            if proc.poll() is not None:
+                raise AssertionError(f"stable exited ({proc.returncode}):\n{err_path.read_text()}")
+        m = poll(lambda: LISTENING_LINE.search(err_path.read_text()), 30,
+                 "stable's http debug listening line", alive)
+        port = int(m.group(1))
+        assert stat.S_IMODE(token_file.lstat().st_mode) == 0o600
+        token = token_file.read_text().strip()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+        conn.request("GET", "/status", headers={"X-Avenor-Token": token})
+        res = conn.getresponse()
+        body = res.read()
+        assert res.status == 200, body
+        assert isinstance(json.loads(body), dict)
+        conn.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    assert "http debug token" not in err_path.read_text()
+    assert not token_file.exists()

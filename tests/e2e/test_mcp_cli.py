@@ -55,17 +55,26 @@ def assert_nothing_started(world: McpWorld, what: str) -> None:
     (["--no-autostart=maybe"], "no-autostart"),
     (["--transport"], "transport"),
 ])
-def test_flag_parse_errors_exit_1_with_usage(mcp_world, flags, names):
-    """cli.md §2: an unknown flag or a bad value prints usage to stderr, exit 1 for mcp."""
+def test_flag_parse_errors_exit_1_with_a_hint(mcp_world, flags, names):
+    """cli.md §2, issue 13: an unknown flag or a bad value is one error line naming it plus
+    one hint line on stderr (not the whole usage), exit 1 for mcp."""
     p = run_mcp(mcp_world, *flags)
     assert p.returncode == 1, f"avenor mcp {flags}: exit {p.returncode}, want 1; " \
                               f"stderr:\n{p.stderr}"
-    first = p.stderr.splitlines()[0] if p.stderr else ""
-    assert names in first, f"avenor mcp {flags}: the first stderr line should name " \
-                           f"{names!r}: {p.stderr!r}"
-    assert "Usage: avenor mcp" in p.stderr, f"avenor mcp {flags}: no usage: {p.stderr!r}"
+    lines = p.stderr.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("avenor mcp: ") and names in lines[0], \
+        f"avenor mcp {flags}: the first stderr line should name {names!r}: {p.stderr!r}"
+    assert lines[1] == "run 'avenor mcp --help' for usage", p.stderr
     assert p.stdout == "", f"avenor mcp {flags}: wrote to stdout: {p.stdout!r}"
     assert_nothing_started(mcp_world, f"avenor mcp {flags}")
+
+
+@pytest.mark.parametrize("flag", ["-h", "--help"])
+def test_help_is_usage_on_stdout(mcp_world, flag):
+    p = run_mcp(mcp_world, flag)
+    assert p.returncode == 0 and p.stderr == "", p.stderr
+    assert p.stdout.startswith("Usage: avenor mcp") and "-supervisor-socket" in p.stdout
+    assert_nothing_started(mcp_world, f"avenor mcp {flag}")
 
 
 @pytest.mark.parametrize("flags, want", [

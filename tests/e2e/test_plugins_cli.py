@@ -129,12 +129,29 @@ def test_plugins_json(avenor, env, bin_dir):
         assert plain[name][1] == row["version"] and plain[name][3] == row["path"]
 
 
-@pytest.mark.parametrize("args", [["--format", "xml"], ["--bogus"], ["-h"]])
+@pytest.mark.parametrize("args", [["--format", "xml"], ["--bogus"], ["stray"]])
 def test_plugins_usage_errors(avenor, env, args):
     r = avenor_cmd(avenor, ["plugins", *args], env)
     assert r.returncode == 1
     assert r.stdout == ""
-    assert r.stderr != ""
+    lines = r.stderr.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("avenor plugins: "), r.stderr
+    assert lines[1] == "run 'avenor plugins --help' for usage"
+
+
+@pytest.mark.parametrize("command", ["plugins", "doctor"])
+def test_help_is_usage_on_stdout(avenor, env, command):
+    r = avenor_cmd(avenor, [command, "--help"], env)
+    assert r.returncode == 0 and r.stderr == ""
+    assert r.stdout.startswith(f"Usage: avenor {command}")
+
+
+def test_plugins_report_the_avenor_version(avenor, env):
+    # issue 13: one version everywhere (CMake's project version), never "dev"
+    version = avenor_cmd(avenor, ["--version"], env).stdout.strip().removeprefix("avenor v")
+    assert version and version != "dev"
+    rows = [line.split("\t") for line in avenor_cmd(avenor, ["plugins"], env).stdout.splitlines()]
+    assert rows and {row[1] for row in rows} == {version}, rows
 
 
 # -- broken plugins ---------------------------------------------------------------------------
@@ -293,7 +310,7 @@ def test_doctor_mixed(avenor, env, bin_dir):
     assert r.returncode == (1 if any(line.startswith("missing ") for line in checks) else 0)
 
 
-@pytest.mark.parametrize("args", [["--backend", "bogus"], ["--bogus"], ["-h"]])
+@pytest.mark.parametrize("args", [["--backend", "bogus"], ["--bogus"], ["stray"]])
 def test_doctor_usage_errors(avenor, env, args):
     r = avenor_cmd(avenor, ["doctor", *args], env)
     assert r.returncode == 1

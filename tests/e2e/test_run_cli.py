@@ -7,6 +7,7 @@ directory, so a run that got as far as launching a backend would fail differentl
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -46,19 +47,27 @@ FAILED_1 = ["FAILED", "SESSION=", "STOP_REASON=exit_1", "EXIT_CODE=1", f"RUN={RU
 # Dispatch
 # ---------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("flag", ["--version", "-v"])
+def project_version() -> str:
+    cmake = (Path(__file__).resolve().parents[2] / "CMakeLists.txt").read_text()
+    return re.search(r"project\(avenor VERSION (\d+\.\d+\.\d+)", cmake).group(1)
+
+
+@pytest.mark.parametrize("flag", ["--version", "-v", "version"])
 def test_version(avenor, env, tmp_path, flag):
+    # the CMake project version, never "vdev" (issue 13)
     r = avenor_cmd(avenor, [flag], env, tmp_path)
     assert r.returncode == 0
-    assert r.stdout == "avenor vdev\n"
+    assert r.stdout == f"avenor v{project_version()}\n"
     assert r.stderr == ""
 
 
-def test_no_arguments_is_run_without_prompt(avenor, env, tmp_path):
+def test_no_arguments_lists_the_commands(avenor, env, tmp_path):
+    # issue 13: bare `avenor` prints the command list (stdout, exit 0) instead of running
     r = avenor_cmd(avenor, [], env, tmp_path)
-    assert r.returncode == 1
-    assert "avenor: --prompt, --prompt-file, or --loop-file is required" in r.stderr
-    assert r.stdout == ""
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ""
+    assert r.stdout.startswith("Usage: avenor <command> [flags]\n")
+    assert "\n  run  " in r.stdout and "\n  watch  " in r.stdout
 
 
 def test_default_command_is_run(avenor, env, tmp_path):
@@ -112,11 +121,16 @@ def test_validation_errors(avenor, env, tmp_path, args, message):
                             "--run-id", RUN_ID, *args], env, tmp_path)
     assert r.returncode == 1
     assert r.stdout == ""
-    assert message + "\n" in r.stderr, r.stderr
-    assert len([line for line in r.stderr.splitlines() if line.startswith("avenor: ")]) >= 1
+    # the spec's text, possibly followed by a hint in parentheses (issue 13)
+    lines = [line for line in r.stderr.splitlines() if line.startswith("avenor: ")]
+    assert any(line == message or line.startswith(message + " (") for line in lines), r.stderr
     assert sentinel_lines(sentinel) == FAILED_1
-    # validation fails before the event log is opened
-    assert not events.exists()
+    # (new) the log is created anyway and ends with this run's session.end, so a stale log
+    # never passes for this run's end
+    logged = [json.loads(line) for line in events.read_text().splitlines()]
+    assert [(e["event"], e["stop_reason"], e["exit_code"], e["run_id"]) for e in logged] == [
+        ("session.end", "error", 1, RUN_ID)]
+    assert f"avenor: {logged[0]['error']}" in lines
     # validation leaves no permission request behind
     assert not (tmp_path / "run.perm.req").exists()
 
@@ -159,29 +173,31 @@ def test_sentinel_write_failure_keeps_exit_code(avenor, env, tmp_path):
                                  ["--auto-approve=maybe"], ["--prompt"]],
                          ids=["unknown", "unknown-with-value", "bad-duration", "bad-int",
                               "bad-bool", "missing-value"])
-def test_flag_parse_error_prints_usage_and_writes_no_sentinel(avenor, env, tmp_path, bad):
+def test_flag_parse_error_is_short_and_writes_no_sentinel(avenor, env, tmp_path, bad):
     sentinel = tmp_path / "run.done"
     r = avenor_cmd(avenor, ["run", "--sentinel-file", str(sentinel), "--run-id", RUN_ID, *bad],
                    env, tmp_path)
     assert r.returncode == 1
     assert r.stdout == ""
-    assert "usage" in r.stderr.lower(), r.stderr
-    assert "-prompt" in r.stderr and "-sentinel-file" in r.stderr, "usage lists the flags"
+    # the error line and one hint, not the whole usage (issue 13)
+    lines = r.stderr.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("avenor: "), r.stderr
+    assert lines[1] == "run 'avenor run --help' for usage"
     assert not sentinel.exists(), "a flag parse error must not write a sentinel"
 
 
 @pytest.mark.parametrize("flag", ["-h", "--help", "-help"])
-def test_help_exits_1_with_usage(avenor, env, tmp_path, flag):
+def test_help_is_usage_on_stdout(avenor, env, tmp_path, flag):
     r = avenor_cmd(avenor, ["run", flag], env, tmp_path)
-    assert r.returncode == 1
-    assert r.stdout == ""
-    assert "usage" in r.stderr.lower() and "-prompt" in r.stderr
+    assert r.returncode == 0
+    assert r.stderr == ""
+    assert r.stdout.startswith("Usage: avenor [run] [flags]\n") and "-prompt" in r.stdout
 
 
-def test_help_without_run_word(avenor, env, tmp_path):
+def test_help_without_run_word_lists_the_commands(avenor, env, tmp_path):
     r = avenor_cmd(avenor, ["-h"], env, tmp_path)
-    assert r.returncode == 1
-    assert "-prompt" in r.stderr and r.stdout == ""
+    assert r.returncode == 0 and r.stderr == ""
+    assert r.stdout.startswith("Usage: avenor <command> [flags]\n")
 
 
 def test_one_dash_equals_two_dashes(avenor, env, tmp_path):
@@ -223,34 +239,35 @@ def test_bool_flag_false_in_equals_form(avenor, env, tmp_path, value):
 
 
 def test_bool_flag_takes_no_separate_value(avenor, env, tmp_path):
-    # `--auto-approve false`: "false" is the first positional, so parsing stops there and
-    # --backend/--prompt are never seen.
+    # `--auto-approve false`: "false" is a stray word. D13: an error naming it, with the
+    # `=` form as the fix, never a run with --backend/--prompt dropped; no sentinel.
     sentinel = tmp_path / "run.done"
     r = avenor_cmd(avenor, ["run", "--sentinel-file", str(sentinel), "--run-id", RUN_ID,
                             "--auto-approve", "false", "--backend", "bogus", "--prompt", "p"],
                    env, tmp_path)
     assert r.returncode == 1
-    assert "avenor: --prompt, --prompt-file, or --loop-file is required" in r.stderr, r.stderr
-    assert "unknown backend" not in r.stderr
-    assert sentinel_lines(sentinel) == FAILED_1
+    assert r.stderr == ('avenor: unexpected argument "false" (--auto-approve takes no separate '
+                        "value; write --auto-approve=true or --auto-approve=false)\n"
+                        "run 'avenor run --help' for usage\n"), r.stderr
+    assert not sentinel.exists()
 
 
-def test_parsing_stops_at_first_positional(avenor, env, tmp_path):
+def test_stray_positional_is_an_error(avenor, env, tmp_path):
     sentinel = tmp_path / "run.done"
     r = avenor_cmd(avenor, ["run", "--sentinel-file", str(sentinel), "--run-id", RUN_ID,
                             "positional", "--backend", "bogus", "--no-such-flag"], env, tmp_path)
-    # the later words are positional: no parse error, no unknown backend
     assert r.returncode == 1
-    assert "avenor: --prompt, --prompt-file, or --loop-file is required" in r.stderr, r.stderr
-    assert sentinel_lines(sentinel) == FAILED_1
+    assert r.stderr == ('avenor: unexpected argument "positional" (flags start with --; quote a '
+                        "prompt that has spaces)\nrun 'avenor run --help' for usage\n"), r.stderr
+    assert not sentinel.exists()
 
 
-def test_double_dash_ends_flags(avenor, env, tmp_path):
+def test_double_dash_leaves_only_strays(avenor, env, tmp_path):
     sentinel = tmp_path / "run.done"
     r = avenor_cmd(avenor, ["run", "--sentinel-file", str(sentinel), "--run-id", RUN_ID,
                             "--", "--backend", "bogus"], env, tmp_path)
     assert r.returncode == 1
-    assert "avenor: --prompt, --prompt-file, or --loop-file is required" in r.stderr, r.stderr
+    assert r.stderr.startswith('avenor: unexpected argument "--backend" '), r.stderr
 
 
 # ---------------------------------------------------------------------------------------------
@@ -405,7 +422,10 @@ def test_event_log_truncated_on_open_failure_path(avenor, env, tmp_path):
     r = avenor_cmd(avenor, ["run", "--on-event", str(events), "--prompt", "p",
                             "--permission-handler", "bogus"], env, tmp_path)
     assert r.returncode == 1
-    assert events.exists() and events.read_text() == ""
+    # truncated, then ended with the failure (new)
+    logged = [json.loads(line) for line in events.read_text().splitlines()]
+    assert [(e["event"], e["stop_reason"]) for e in logged] == [("session.end", "error")]
+    assert logged[0]["error"].startswith("--permission-handler")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -416,7 +436,7 @@ def test_event_log_truncated_on_open_failure_path(avenor, env, tmp_path):
     ["run"],
     ["run", "--backend", "bogus"],
     ["run", "--no-such-flag"],
-    ["run", "-h"],
+    ["run", "stray"],
     ["run", "--prompt", "p", "--thinking", "high"],
     ["run", "--prompt-file", "/nonexistent/prompt"],
 ])

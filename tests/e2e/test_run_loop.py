@@ -467,7 +467,11 @@ def test_bad_config_fails_before_anything_runs(fake, config, message):
     assert f.files.sentinel_lines() == ["FAILED", "SESSION=", "STOP_REASON=error", "EXIT_CODE=1",
                                         f"RUN={RUN_ID}"]
     assert f.agent_pids() == [], "an agent was started for a bad loop file"
-    assert f.events() == []
+    # (new) no loop ran, so the log ends with a plain session.end carrying the error
+    events = f.events()
+    assert [(e["event"], e["stop_reason"], e["exit_code"]) for e in events] == [
+        ("session.end", "error", 1)]
+    assert f"avenor: {events[0]['error']}" == line
 
 
 def test_missing_loop_file(fake):

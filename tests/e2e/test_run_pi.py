@@ -303,7 +303,10 @@ def test_prompt_rejected_without_model(avenor, pi, tmp_path):
     errors = events_named(events, "avenor.error")
     assert len(errors) == 1 and errors[0]["source"] == "prompt"
     assert errors[0]["message"].startswith("No API key found for the selected model.")
-    assert not events_named(events, "session.end")
+    # pi never ended the turn: avenor's own session.end carries the error (new)
+    ends = events_named(events, "session.end")
+    assert [(e["stop_reason"], e["exit_code"], e["error"]) for e in ends] == [
+        ("error", 1, errors[0]["message"])]
     assert "avenor: prompt: No API key found" in files.stderr_text()
 
 

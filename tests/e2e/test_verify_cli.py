@@ -265,30 +265,49 @@ def test_nested_cycle_is_an_error_of_the_closing_phase(avenor, tmp_path):
 # Flags and --dir
 # ---------------------------------------------------------------------------------------------
 
+HINT = "run 'avenor verify --help' for usage\n"
+
+
 def test_missing_loop_file_flag(avenor, tmp_path):
     r = verify(avenor, "--dir", str(tmp_path))
-    assert (r.returncode, r.stdout, r.stderr) == (1, "", f"{PREFIX}--loop-file is required\n")
+    assert (r.returncode, r.stdout, r.stderr) == (1, "", f"{PREFIX}--loop-file is required\n" + HINT)
 
 
 @pytest.mark.parametrize("args,first_line", [
     (["--bogus"], "flag provided but not defined: -bogus"),
     (["--loop-file"], "flag needs an argument: -loop-file"),
-    (["-h"], "Usage: avenor verify --loop-file <path> [--dir <dir>]"),
-], ids=["unknown", "no-value", "help"])
-def test_bad_flags_print_usage_and_exit_1(avenor, args, first_line):
+], ids=["unknown", "no-value"])
+def test_bad_flags_exit_1_with_one_line_and_a_hint(avenor, args, first_line):
     r = verify(avenor, *args)
     assert r.returncode == 1
     assert r.stdout == ""
-    assert r.stderr.splitlines()[0] == first_line
-    assert "Usage: avenor verify" in r.stderr and "-loop-file file" in r.stderr
+    assert r.stderr == PREFIX + first_line + "\n" + HINT
 
 
-def test_positional_argument_is_rejected(avenor, tmp_path):
+@pytest.mark.parametrize("flag", ["-h", "--help"])
+def test_help_on_stdout_exit_0(avenor, flag):
+    r = verify(avenor, flag)
+    assert r.returncode == 0 and r.stderr == ""
+    assert r.stdout.startswith("Usage: avenor verify --loop-file <path> [--dir <dir>]\n")
+    assert "-loop-file file" in r.stdout
+
+
+def test_loop_file_as_positional_with_flags_after_it(avenor, tmp_path):
+    # (new) `avenor verify <path>` is `--loop-file <path>`; D13: flags may follow it
     config = write(tmp_path / "c.json", phase_json(name="a", prompt="p"))
-    r = verify(avenor, str(config))
-    assert r.returncode == 1
-    assert r.stdout == ""
-    assert r.stderr.startswith(f"{PREFIX}unexpected argument {config}\nUsage: avenor verify")
+    r = verify(avenor, str(config), "--dir", str(tmp_path))
+    assert (r.returncode, r.stdout, r.stderr) == (0, f"ok: {config}\n", "")
+
+
+@pytest.mark.parametrize("extra", [["--loop-file", "X"], ["Y"]], ids=["with-flag", "two"])
+def test_a_second_loop_file_is_rejected(avenor, tmp_path, extra):
+    config = write(tmp_path / "c.json", phase_json(name="a", prompt="p"))
+    extra = [str(config) if a == "X" else a for a in extra]
+    r = verify(avenor, str(config), *extra)
+    assert r.returncode == 1 and r.stdout == ""
+    word = str(config) if extra[0] == "--loop-file" else "Y"
+    assert r.stderr == (f'{PREFIX}unexpected argument "{word}" (verify checks one loop file: '
+                        f"--loop-file <path> or <path>)\n" + HINT)
 
 
 def test_missing_dir_is_an_error_line(avenor, tmp_path):

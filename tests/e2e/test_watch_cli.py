@@ -603,45 +603,59 @@ def test_cursor_unreadable_exits_2(avenor, log, tmp_path):
 # Usage, open and output errors (§8.1)
 # ---------------------------------------------------------------------------------------------
 
+HINT = "run 'avenor watch --help' for usage\n"
+
+
 @pytest.mark.parametrize("args, message", [
     ([], PREFIX + "<log> is required\n"),
-    (["a.ndjson", "b.ndjson"], PREFIX + "expected exactly one <log>\n"),
-    (["--format", "xml", "LOG"], PREFIX + 'unsupported --format "xml"\n'),
+    (["a.ndjson", "b.ndjson"], PREFIX + 'unexpected argument "b.ndjson" (watch takes one <log>)\n'),
+    (["--format", "xml", "LOG"], PREFIX + 'unsupported --format "xml" (plain or json)\n'),
 ])
 def test_usage_errors_exit_2(avenor, log, args, message):
     args = [str(log) if a == "LOG" else a for a in args]
     r = watch(avenor, *args)
     assert r.returncode == 2
     assert r.stdout == b""
-    assert r.stderr.decode() == message
+    assert r.stderr.decode() == message + HINT
 
 
 @pytest.mark.parametrize("args, first_line", [
     (["--bogus", "LOG"], "flag provided but not defined: -bogus"),
-    (["--poll-interval", "fast", "LOG"], 'invalid value "fast" for flag -poll-interval: parse error'),
+    (["--poll-interval", "fast", "LOG"],
+     'invalid value "fast" for flag -poll-interval: parse error (use e.g. 5s, 10m, 1h30m)'),
+    (["LOG", "--poll-interval", "5"],
+     'invalid value "5" for flag -poll-interval: missing unit in duration (use e.g. 5s, 10m, 1h30m)'),
     (["--follow=maybe", "LOG"], 'invalid boolean value "maybe" for -follow: parse error'),
     (["--since-cursor"], "flag needs an argument: -since-cursor"),
 ])
-def test_flag_errors_exit_2_with_usage(avenor, log, args, first_line):
+def test_flag_errors_exit_2_with_a_hint(avenor, log, args, first_line):
+    # one error line plus the hint, not the whole usage (issue 13)
     args = [str(log) if a == "LOG" else a for a in args]
     r = watch(avenor, *args)
     assert r.returncode == 2
     assert r.stdout == b""
-    err = r.stderr.decode()
-    assert err.splitlines()[0] == first_line
-    assert "Usage: avenor watch" in err and "-since-cursor" in err
+    assert r.stderr.decode() == PREFIX + first_line + "\n" + HINT
 
 
-def test_help_exits_2(avenor):
-    r = watch(avenor, "-h")
+@pytest.mark.parametrize("flag", ["-h", "--help"])
+def test_help_on_stdout_exits_0(avenor, flag):
+    r = watch(avenor, flag)
+    assert r.returncode == 0
+    assert r.stdout.decode().startswith("Usage: avenor watch") and r.stderr == b""
+
+
+def test_flags_after_the_log(avenor, log):
+    # D13: `avenor watch ev.ndjson --classify`
+    log.write_text(ev(event="session.end", session_id="s1", stop_reason="end_turn"))
+    r = watch(avenor, str(log), "--classify")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode() == "MILESTONE EVENT session.end s1 stop_reason=end_turn\n"
+
+
+def test_double_dash_ends_the_flags(avenor, log):
+    r = watch(avenor, "--", str(log), "--follow")
     assert r.returncode == 2
-    assert "Usage: avenor watch" in r.stderr.decode()
-
-
-def test_flags_after_the_log_are_positional(avenor, log):
-    r = watch(avenor, str(log), "--follow")
-    assert r.returncode == 2
-    assert r.stderr.decode() == PREFIX + "expected exactly one <log>\n"
+    assert r.stderr.decode() == PREFIX + 'unexpected argument "--follow" (watch takes one <log>)\n' + HINT
 
 
 def test_unopenable_log_exits_2(avenor, tmp_path):

@@ -28,6 +28,7 @@ RunRecord next_run(const RunRecord& from, std::string label) {
   next.thinking = from.thinking;
   next.server_url = from.server_url;
   next.auto_approve = from.auto_approve;
+  next.permissions = from.permissions;  // the run's permission policy stays
   return next;
 }
 

@@ -197,9 +197,10 @@ TEST(ControlClientSpawn, ThinkingVocabulary) {
     EXPECT_EQ(params_text(parse_ok({"spawn", "--prompt", "p", "--thinking", level})),
               std::string(R"({"prompt":"p","thinking":")") + level + "\"}");
   UsageError e = parse_error({"spawn", "--prompt", "p", "--thinking", "High"});
-  EXPECT_EQ(e.text.rfind("avenor control: spawn: invalid --thinking \"High\"\n", 0), 0u) << e.text;
-  EXPECT_NE(e.text.find("Usage: avenor control --socket <path> spawn [flags]"), std::string::npos);
+  // One line; control_main adds the hint to read spawn's usage.
+  EXPECT_EQ(e.text, "avenor control: spawn: invalid --thinking \"High\"\n");
   EXPECT_FALSE(e.append_usage);
+  EXPECT_FALSE(e.help);
 }
 
 TEST(ControlClientSpawn, PromptSources) {
@@ -241,9 +242,11 @@ TEST(ControlClientSpawn, SessionParentAndIdempotencyFlags) {
                          0),
             0u)
       << e.text;
+  const UsageError help = parse_error({"spawn", "--help"});
+  EXPECT_TRUE(help.help);
   for (const char* flag :
        {"-loop-file", "-agent-profile", "-session-id", "-resume", "-parent-id", "-idempotency-key"})
-    EXPECT_NE(e.text.find(std::string("  ") + flag + " "), std::string::npos) << flag;
+    EXPECT_NE(help.text.find(std::string("  ") + flag + " "), std::string::npos) << flag;
 }
 
 TEST(ControlClientParse, ResultHistoryWaitTurnIdentity) {
@@ -305,16 +308,19 @@ TEST(ControlClientParse, CountArgumentErrors) {
 
 TEST(ControlClientSpawn, FlagErrorsUseGoFlagTexts) {
   UsageError e = parse_error({"spawn", "--prompt", "p", "--timeout", "30s"});
-  EXPECT_EQ(e.text.rfind("invalid value \"30s\" for flag -timeout: parse error\n", 0), 0u)
-      << e.text;
-  EXPECT_NE(e.text.find("-max-retries int"), std::string::npos) << e.text;
+  EXPECT_EQ(e.text,
+            "avenor control: spawn: invalid value \"30s\" for flag -timeout: parse error\n");
   EXPECT_FALSE(e.append_usage);
+  EXPECT_FALSE(e.help);
 
   e = parse_error({"spawn", "--prompt", "p", "--session", "x"});
-  EXPECT_EQ(e.text.rfind("flag provided but not defined: -session\n", 0), 0u) << e.text;
+  EXPECT_EQ(e.text, "avenor control: spawn: flag provided but not defined: -session\n");
 
+  // Help is no error: the usage, for stdout.
   e = parse_error({"spawn", "-h"});
+  EXPECT_TRUE(e.help);
   EXPECT_EQ(e.text.rfind("Usage: avenor control --socket <path> spawn [flags]\n", 0), 0u) << e.text;
+  EXPECT_NE(e.text.find("-max-retries int"), std::string::npos) << e.text;
 
   e = parse_error({"spawn", "--prompt", "p", "extra"});
   EXPECT_EQ(e.text.rfind("avenor control: spawn: unexpected argument \"extra\"\n", 0), 0u)

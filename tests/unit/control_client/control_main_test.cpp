@@ -1,7 +1,10 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <chrono>
+#include <optional>
 #include <sstream>
+#include <thread>
 
 #include "../host/test_support.hpp"
 #include "commands/control_command.hpp"
@@ -31,35 +34,54 @@ class ControlClientMain : public ::testing::Test {
   std::ostringstream err_;
 };
 
-TEST_F(ControlClientMain, UsageErrorsExit1WithUsageOnStderr) {
+TEST_F(ControlClientMain, UsageErrorsExit1WithOneLineAndAHint) {
+  const std::string hint = "run 'avenor control --help' for usage\n";
   EXPECT_EQ(run({}), 1);
-  EXPECT_EQ(err_.str().rfind("avenor control: --socket is required\n", 0), 0u) << err_.str();
-  EXPECT_TRUE(printed_usage());
+  EXPECT_EQ(err_.str(), "avenor control: --socket is required\n" + hint);
   EXPECT_EQ(out_.str(), "");
 
   EXPECT_EQ(run({"--socket", socket_path()}), 1);
-  EXPECT_EQ(err_.str().rfind("avenor control: missing command\n", 0), 0u) << err_.str();
-  EXPECT_TRUE(printed_usage());
+  EXPECT_EQ(err_.str(), "avenor control: missing command\n" + hint);
 
   EXPECT_EQ(run({"-socket=" + socket_path(), "bogus"}), 1);
-  EXPECT_EQ(err_.str().rfind("avenor control: unknown command \"bogus\"\n", 0), 0u);
-  EXPECT_TRUE(printed_usage());
+  EXPECT_EQ(err_.str(), "avenor control: unknown command \"bogus\"\n" + hint);
 
   EXPECT_EQ(run({"--socket", socket_path(), "--verbose", "status"}), 1);
-  EXPECT_EQ(err_.str().rfind("flag provided but not defined: -verbose\n", 0), 0u);
-  EXPECT_TRUE(printed_usage());
+  EXPECT_EQ(err_.str(), "avenor control: flag provided but not defined: -verbose\n" + hint);
 
-  EXPECT_EQ(run({"-h"}), 1);
-  EXPECT_EQ(err_.str().rfind("Usage: avenor control", 0), 0u);
-  EXPECT_NE(err_.str().find("-socket path"), std::string::npos) << err_.str();
-
-  // Go flag parsing stops at the command word, so a later --socket is an argument.
-  EXPECT_EQ(run({"status", "--socket", socket_path()}), 1);
-  EXPECT_EQ(err_.str().rfind("avenor control: --socket is required\n", 0), 0u);
+  // After the command only the connection flags are flags: --verbose is an argument.
+  EXPECT_EQ(run({"--socket", socket_path(), "status", "--verbose", "x"}), 1);
+  EXPECT_EQ(err_.str(),
+            "avenor control: status: too many arguments (usage: status [runtime-id])\n" + hint);
 
   EXPECT_EQ(run({"--socket", socket_path(), "prompt"}), 1);
-  EXPECT_EQ(err_.str().rfind("avenor control: prompt: missing <text>\n", 0), 0u);
-  EXPECT_TRUE(printed_usage());
+  EXPECT_EQ(err_.str(), "avenor control: prompt: missing <text>\n" + hint);
+  EXPECT_FALSE(printed_usage());
+
+  EXPECT_EQ(run({"--socket", socket_path(), "spawn", "--prompt", "p", "--bogus"}), 1);
+  EXPECT_EQ(err_.str(),
+            "avenor control: spawn: flag provided but not defined: -bogus\n"
+            "run 'avenor control spawn --help' for usage\n");
+
+  EXPECT_EQ(run({"--socket", socket_path(), "--wait-socket", "5", "status"}), 1);
+  EXPECT_EQ(err_.str(),
+            "avenor control: invalid value \"5\" for flag -wait-socket: missing unit in duration "
+            "(use e.g. 5s, 10m, 1h30m)\n" +
+                hint);
+}
+
+TEST_F(ControlClientMain, HelpGoesToStdoutWithExit0) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"-h"}, {"--help"}, {"status", "--help"}, {"--socket", "S", "prompt", "-h"}}) {
+    EXPECT_EQ(run(args), 0) << args.front();
+    EXPECT_EQ(err_.str(), "");
+    EXPECT_EQ(out_.str().rfind("Usage: avenor control", 0), 0u) << out_.str();
+    EXPECT_NE(out_.str().find("-socket path"), std::string::npos) << out_.str();
+    EXPECT_NE(out_.str().find("-wait-socket duration"), std::string::npos) << out_.str();
+  }
+  EXPECT_EQ(run({"spawn", "--help"}), 0);
+  EXPECT_EQ(out_.str().rfind("Usage: avenor control --socket <path> spawn [flags]\n", 0), 0u);
+  EXPECT_NE(out_.str().find("-socket path"), std::string::npos) << out_.str();
 }
 
 TEST_F(ControlClientMain, UsageErrorsNeverDial) {
@@ -130,6 +152,61 @@ TEST_F(ControlClientMain, TailPrintsEventParamsUntilTheSocketCloses) {
   EXPECT_EQ(out_.str(), expected);
   EXPECT_EQ(server.requests().at(0),
             (bj::object{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "subscribe"}}));
+}
+
+TEST_F(ControlClientMain, FlagsMayFollowTheCommandAndDoubleDashEndsThem) {
+  test::FakeControlServer server(socket_path(), [](Connection& c, const bj::object& request) {
+    c.reply(request, bj::object{{"ok", true}});
+  });
+  // D13: the connection flags after the command word, for spawn too.
+  EXPECT_EQ(run({"status", "--socket", socket_path()}), 0) << err_.str();
+  EXPECT_EQ(run({"prompt", "--socket=" + socket_path(), "--", "--socket", "rt_1"}), 0)
+      << err_.str();
+  EXPECT_EQ(run({"--socket", socket_path(), "prompt", "--not-a-flag", "rt_2"}), 0) << err_.str();
+  EXPECT_EQ(run({"spawn", "--prompt", "p", "--socket", socket_path()}), 0) << err_.str();
+  const std::vector<bj::object> requests = server.requests();
+  ASSERT_EQ(requests.size(), 4u);
+  EXPECT_EQ(requests[0].at("method"), "status");
+  EXPECT_EQ(requests[1].at("params"), (bj::object{{"text", "--socket"}, {"runtime_id", "rt_1"}}));
+  EXPECT_EQ(requests[2].at("params"),
+            (bj::object{{"text", "--not-a-flag"}, {"runtime_id", "rt_2"}}));
+  EXPECT_EQ(requests[3].at("params"), (bj::object{{"prompt", "p"}}));
+}
+
+TEST_F(ControlClientMain, WaitSocketGivesUpWithAClearMessage) {
+  const std::string missing = (dir_ / "never.sock").string();
+  EXPECT_EQ(run({"--socket", missing, "--wait-socket", "100ms", "status"}), 1);
+  EXPECT_EQ(err_.str(), "avenor control: socket " + missing + " did not accept within 100ms\n");
+  // Without --wait-socket the dial error is reported at once, as before.
+  EXPECT_EQ(run({"--socket", missing, "status"}), 1);
+  EXPECT_EQ(err_.str(), "avenor control: status: dial unix " + missing +
+                            ": connect: no such file or directory\n");
+}
+
+TEST_F(ControlClientMain, WaitSocketDialsOnceTheServerIsUp) {
+  std::optional<test::FakeControlServer> server;
+  std::thread late([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the server starting late
+    server.emplace(socket_path(), [](Connection& c, const bj::object& request) {
+      c.reply(request, bj::object{{"ok", true}});
+    });
+  });
+  const int code = run({"--socket", socket_path(), "--wait-socket", "10s", "status"});
+  late.join();
+  EXPECT_EQ(code, 0) << err_.str();
+  EXPECT_EQ(out_.str(), "{\n  \"ok\": true\n}\n");
+}
+
+TEST_F(ControlClientMain, RuntimeIdOnARunSocketSaysWhatToDo) {
+  test::FakeControlServer server(socket_path(), [](Connection& c, const bj::object& request) {
+    c.reply_error(request, -32601, "method not found");
+  });
+  EXPECT_EQ(run({"--socket", socket_path(), "status", "rt_1"}), 1);
+  EXPECT_EQ(err_.str(), "avenor control: status: runtime ids need a stable supervisor socket; " +
+                            socket_path() + " is a run's socket (omit the runtime id)\n");
+  // Without a runtime id the server's error is passed through.
+  EXPECT_EQ(run({"--socket", socket_path(), "list"}), 1);
+  EXPECT_EQ(err_.str(), "avenor control: list: rpc error [-32601]: method not found\n");
 }
 
 }  // namespace

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <sstream>
+
 #include "test_support.hpp"
 #include "util/json_text.hpp"
 
@@ -65,6 +68,25 @@ class FilePermissionHandlerTest : public ::testing::Test {
   std::optional<FileAnswer> answer_;
   std::optional<std::string> error_;
 };
+
+TEST_F(FilePermissionHandlerTest, AnnouncesThePublishedRequestOnce) {
+  std::ostringstream notices;
+  handler_.set_notices(&notices);
+  begin();
+  // Printed only once the request file exists, so the command works at once.
+  EXPECT_TRUE(std::filesystem::exists(req()));
+  const std::string text = notices.str();
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+  EXPECT_TRUE(text.starts_with("avenor: permission 17 pending: bash — options: allow (allow), "))
+      << text;
+  EXPECT_NE(
+      text.find("answer with: avenor answer " + (dir_ / "run.perm").string() + " --option <id>\n"),
+      std::string::npos)
+      << text;
+  respond(R"({"option_id":"allow"})");
+  wait_result();
+  EXPECT_EQ(notices.str(), text) << "an answer prints nothing more";
+}
 
 TEST_F(FilePermissionHandlerTest, WritesPrettyRequestFile) {
   begin();

@@ -90,8 +90,8 @@ TEST(GoFlags, Errors) {
   EXPECT_EQ(f.flags.parse({"--nope"}).error, "flag provided but not defined: -nope");
   EXPECT_EQ(f.flags.parse({"--nope=1"}).error, "flag provided but not defined: -nope");
   EXPECT_EQ(f.flags.parse({"--prompt"}).error, "flag needs an argument: -prompt");
-  EXPECT_EQ(f.flags.parse({"--timeout", "5"}).error,
-            "invalid value \"5\" for flag -timeout: parse error");
+  EXPECT_EQ(f.flags.parse({"--timeout", "x"}).error,
+            "invalid value \"x\" for flag -timeout: parse error (use e.g. 5s, 10m, 1h30m)");
   EXPECT_EQ(f.flags.parse({"--max-retries", "x"}).error,
             "invalid value \"x\" for flag -max-retries: parse error");
   EXPECT_EQ(f.flags.parse({"--max-retries", "99999999999"}).error,
@@ -179,6 +179,85 @@ TEST(GoFlags, UsageLikePrintDefaults) {
   std::ostringstream help;
   f.flags.print_error_and_usage(f.flags.parse({"-help"}), help);
   EXPECT_EQ(help.str().rfind("Usage: avenor test [flags]\n", 0), 0u);
+}
+
+TEST(GoFlags, InterspersedTakesFlagsAfterPositionals) {
+  Fixture f;
+  f.flags.set_interspersed(true);
+  ASSERT_TRUE(f.flags.parse({"base", "--prompt", "x", "-force", "more"}).ok());
+  EXPECT_EQ(f.flags.args(), (std::vector<std::string>{"base", "more"}));
+  EXPECT_EQ(f.prompt, "x");
+  EXPECT_TRUE(f.force);
+  // The flag-first order reads as before.
+  ASSERT_TRUE(f.flags.parse({"--max-retries=2", "base"}).ok());
+  EXPECT_EQ(f.retries, 2);
+  EXPECT_EQ(f.flags.args(), std::vector<std::string>{"base"});
+  // A value may look like a flag; a bool flag never takes the next word.
+  ASSERT_TRUE(f.flags.parse({"base", "--prompt", "--force", "--force", "false"}).ok());
+  EXPECT_EQ(f.prompt, "--force");
+  EXPECT_EQ(f.flags.args(), (std::vector<std::string>{"base", "false"}));
+}
+
+TEST(GoFlags, InterspersedDoubleDashEndsTheFlags) {
+  Fixture f;
+  f.flags.set_interspersed(true);
+  ASSERT_TRUE(f.flags.parse({"prompt", "--", "--force", "-x", "--", "rt"}).ok());
+  EXPECT_EQ(f.flags.args(), (std::vector<std::string>{"prompt", "--force", "-x", "--", "rt"}));
+  EXPECT_FALSE(f.force);
+  ASSERT_TRUE(f.flags.parse({"--", "--prompt", "p"}).ok());
+  EXPECT_EQ(f.flags.args(), (std::vector<std::string>{"--prompt", "p"}));
+  EXPECT_EQ(f.prompt, "");
+}
+
+TEST(GoFlags, InterspersedTakesOnlyDefinedFlagsAfterAPositional) {
+  Fixture f;
+  f.flags.set_interspersed(true);
+  // After a positional only defined flags (and help) are flags; every other
+  // word stays positional, as Go would have read it.
+  ASSERT_TRUE(f.flags
+                  .parse({"prompt", "--not-a-flag", "- fix it", "-5", "--two words", "-", "---x",
+                          "-=y", "--prompt=p", "--opton", "x"})
+                  .ok());
+  EXPECT_EQ(f.flags.args(),
+            (std::vector<std::string>{"prompt", "--not-a-flag", "- fix it", "-5", "--two words",
+                                      "-", "---x", "-=y", "--opton", "x"}));
+  EXPECT_EQ(f.prompt, "p");
+  EXPECT_EQ(f.flags.parse({"base", "--help"}).status, Status::help);
+  EXPECT_EQ(f.flags.parse({"base", "-h"}).status, Status::help);
+  EXPECT_EQ(f.flags.parse({"base", "--timeout", "5"}).status, Status::error);
+  // Before the first positional Go's rules still apply.
+  EXPECT_EQ(f.flags.parse({"---x", "base"}).error, "bad flag syntax: ---x");
+  EXPECT_EQ(f.flags.parse({"--opton", "base"}).error, "flag provided but not defined: -opton");
+}
+
+TEST(GoFlags, NotInterspersedStopsAtFirstPositionalAsGo) {
+  Fixture f;
+  ASSERT_TRUE(f.flags.parse({"base", "--prompt", "x"}).ok());
+  EXPECT_EQ(f.flags.args(), (std::vector<std::string>{"base", "--prompt", "x"}));
+  EXPECT_EQ(f.prompt, "");
+}
+
+TEST(GoFlags, IsBoolFlag) {
+  Fixture f;
+  EXPECT_TRUE(f.flags.is_bool_flag("force"));
+  EXPECT_FALSE(f.flags.is_bool_flag("prompt"));
+  EXPECT_FALSE(f.flags.is_bool_flag("nope"));
+}
+
+TEST(GoFlags, DurationErrorsSayWhatIsWrong) {
+  Fixture f;
+  EXPECT_EQ(f.flags.parse({"--timeout", "5"}).error,
+            "invalid value \"5\" for flag -timeout: missing unit in duration (use e.g. 5s, 10m, "
+            "1h30m)");
+  EXPECT_EQ(f.flags.parse({"--timeout=1.5"}).error,
+            "invalid value \"1.5\" for flag -timeout: missing unit in duration (use e.g. 5s, 10m, "
+            "1h30m)");
+  EXPECT_EQ(f.flags.parse({"--timeout", "fast"}).error,
+            "invalid value \"fast\" for flag -timeout: parse error (use e.g. 5s, 10m, 1h30m)");
+  EXPECT_EQ(duration_error_reason("-3"), "missing unit in duration (use e.g. 5s, 10m, 1h30m)");
+  EXPECT_EQ(duration_error_reason(""), "parse error (use e.g. 5s, 10m, 1h30m)");
+  EXPECT_EQ(duration_error_reason("."), "parse error (use e.g. 5s, 10m, 1h30m)");
+  ASSERT_TRUE(f.flags.parse({"--timeout", "0"}).ok());
 }
 
 TEST(GoFlags, DefinitionErrors) {

@@ -15,5 +15,12 @@ TEST(Thinking, VocabularyMatchesExactly) {
   EXPECT_FALSE(thinking_level_bit(""));
 }
 
+TEST(Thinking, LevelNamesInVocabularyOrder) {
+  EXPECT_EQ(thinking_level_names(AVENOR_THINKING_MAX | AVENOR_THINKING_LOW | AVENOR_THINKING_HIGH),
+            "low, high, max");
+  EXPECT_EQ(thinking_level_names(0), "");
+  EXPECT_EQ(thinking_vocabulary(), "off, minimal, low, medium, high, xhigh, max");
+}
+
 }  // namespace
 }  // namespace avenor::host

@@ -35,7 +35,9 @@ class Services : public ::testing::Test {
                          },
                          [this](std::uint64_t call, std::int32_t status, std::string text) {
                            ends_[call] = End{status, std::move(text)};
-                         }}) {}
+                         },
+                         [this](std::string program) { missing_.push_back(std::move(program)); }}) {
+  }
 
   std::uint64_t start(std::string_view service, const object& request) {
     const std::uint64_t id = next_++;
@@ -64,6 +66,7 @@ class Services : public ::testing::Test {
   boost::asio::io_context io_;
   std::map<std::uint64_t, std::vector<std::string>> data_;
   std::map<std::uint64_t, End> ends_;
+  std::vector<std::string> missing_;  // programs reported as not on PATH
   ServiceRouter router_;
   std::uint64_t next_ = 1;
   std::filesystem::path dir_ = std::filesystem::temp_directory_path() /
@@ -107,6 +110,14 @@ TEST_F(Services, ProcessRunOfAMissingProgramFails) {
   EXPECT_EQ(end.status, AVENOR_FAILURE_ERROR);
   EXPECT_NE(end.text.find("process.run: start avenor-no-such-program"), std::string::npos)
       << end.text;
+  // Named to the router's owner, so a failed backend start can say what to install.
+  EXPECT_EQ(missing_, std::vector<std::string>{"avenor-no-such-program"});
+}
+
+TEST_F(Services, ProcessRunOfAPathIsNotLookedUpOnPath) {
+  const End& end = wait_end(start("process.run", {{"argv", {"/nonexistent/avenor-prog"}}}));
+  EXPECT_EQ(end.status, AVENOR_FAILURE_ERROR);
+  EXPECT_TRUE(missing_.empty());
 }
 
 TEST_F(Services, CancelEndsACallAsCancelled) {

@@ -65,6 +65,27 @@ TEST(WatchExcerpt, ToolCalls) {
   EXPECT_EQ(plain(R"({"event":"tool.call","session_id":"s"})"), "EVENT tool.call s ");
 }
 
+TEST(WatchExcerpt, PermissionRequestShowsWhatIsAskedTheOptionsAndTheId) {
+  // ACP: the title is toolCall.title.
+  EXPECT_EQ(plain(R"({"event":"permission.request","session_id":"s","request_id":"perm-1",)"
+                  R"("toolCall":{"toolCallId":"c1","title":"Run git status","kind":"execute"},)"
+                  R"("options":[{"optionId":"once","name":"Allow once","kind":"allow_once"},)"
+                  R"({"optionId":"reject","name":"Reject","kind":"reject_once"}]})"),
+            "EVENT permission.request s Run git status [once=allow_once, reject=reject_once] "
+            "(request perm-1)");
+  // codex: the command.
+  EXPECT_EQ(plain(R"({"event":"permission.request","session_id":"t","request_id":"0",)"
+                  R"("tool":"item/commandExecution/requestApproval","command":"ls -la",)"
+                  R"("options":[{"optionId":"allow","kind":"allow"},{"optionId":"reject"}]})"),
+            "EVENT permission.request t ls -la [allow=allow, reject] (request 0)");
+  // The title is cut and collapsed, the options and the id are not cut.
+  const std::string long_title(200, 'x');
+  EXPECT_EQ(plain(R"({"event":"permission.request","session_id":"s","request_id":"r9",)"
+                  R"("question":")" +
+                  long_title + R"(\nmore","options":[{"optionId":"yes","kind":"allow"}]})"),
+            "EVENT permission.request s " + std::string(80, 'x') + " [yes=allow] (request r9)");
+}
+
 TEST(WatchExcerpt, PermissionPlanAndSessionEnd) {
   EXPECT_EQ(
       plain(R"({"event":"permission.request","session_id":"s","question":"Run?","tool":"bash"})"),

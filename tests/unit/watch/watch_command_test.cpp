@@ -143,20 +143,35 @@ TEST_F(WatchCommandTest, AccumulateFlushesAtEof) {
 }
 
 TEST_F(WatchCommandTest, UsageErrorsExit2) {
+  const std::string hint = "run 'avenor watch --help' for usage\n";
   write_log("");
   EXPECT_EQ(run({}), 2);
-  EXPECT_EQ(err_.str(), "avenor watch: <log> is required\n");
+  EXPECT_EQ(err_.str(), "avenor watch: <log> is required\n" + hint);
   EXPECT_EQ(run({log(), log()}), 2);
-  EXPECT_EQ(err_.str(), "avenor watch: expected exactly one <log>\n");
+  EXPECT_EQ(err_.str(),
+            "avenor watch: unexpected argument \"" + log() + "\" (watch takes one <log>)\n" + hint);
   EXPECT_EQ(run({"--format", "xml", log()}), 2);
-  EXPECT_EQ(err_.str(), "avenor watch: unsupported --format \"xml\"\n");
+  EXPECT_EQ(err_.str(), "avenor watch: unsupported --format \"xml\" (plain or json)\n" + hint);
   EXPECT_EQ(run({"--bogus", log()}), 2);
-  EXPECT_NE(err_.str().find("flag provided but not defined: -bogus"), std::string::npos);
-  EXPECT_NE(err_.str().find("Usage: avenor watch"), std::string::npos);
+  EXPECT_EQ(err_.str(), "avenor watch: flag provided but not defined: -bogus\n" + hint);
   EXPECT_EQ(run({"--poll-interval", "soon", log()}), 2);
-  EXPECT_EQ(run({"-h"}), 2);
-  EXPECT_NE(err_.str().find("-since-cursor"), std::string::npos);
+  EXPECT_EQ(run({log(), "--poll-interval", "5"}), 2);
+  EXPECT_EQ(err_.str(),
+            "avenor watch: invalid value \"5\" for flag -poll-interval: missing unit in duration "
+            "(use e.g. 5s, 10m, 1h30m)\n" +
+                hint);
   EXPECT_EQ(out_.str(), "");
+  EXPECT_EQ(run({"-h"}), 0);
+  EXPECT_NE(out_.str().find("-since-cursor"), std::string::npos);
+  EXPECT_EQ(err_.str(), "");
+}
+
+TEST_F(WatchCommandTest, FlagsMayFollowTheLog) {
+  write_log("{\"event\":\"session.end\",\"session_id\":\"s\",\"stop_reason\":\"end_turn\"}\n");
+  ASSERT_EQ(run({log(), "--classify"}), 0) << err_.str();
+  EXPECT_EQ(out_.str(), "MILESTONE EVENT session.end s stop_reason=end_turn\n");
+  ASSERT_EQ(run({log(), "--format", "json"}), 0) << err_.str();
+  EXPECT_EQ(out_.str().rfind("{\"event\":\"session.end\"", 0), 0u);
 }
 
 TEST_F(WatchCommandTest, UnopenableLogExits2) {
