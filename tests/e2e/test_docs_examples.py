@@ -148,8 +148,8 @@ def page_text(path: Path) -> str:
     return text
 
 
-def blocks_of(path: Path) -> list[Block]:
-    text = page_text(path)
+def shell_blocks(text: str) -> list[tuple[str, str | None]]:
+    """(script, the ```text block right after it or None) for every ```sh/```bash block."""
     found = list(FENCE_RE.finditer(text))
     out = []
     for i, m in enumerate(found):
@@ -160,8 +160,13 @@ def blocks_of(path: Path) -> list[Block]:
             nxt = found[i + 1]
             if nxt.group(1) == "text" and text[m.end():nxt.start()].strip() == "":
                 output = nxt.group(2)
-        out.append(Block(page_name(path), m.group(2), output))
+        out.append((m.group(2), output))
     return out
+
+
+def blocks_of(path: Path) -> list[Block]:
+    return [Block(page_name(path), script, output)
+            for script, output in shell_blocks(page_text(path))]
 
 
 def all_blocks() -> list[Block]:
