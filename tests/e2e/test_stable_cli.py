@@ -98,8 +98,12 @@ def test_documented_command_lines(world):
     assert listed[0]["label"] == "review-42" and listed[0]["status"] == "idle"
     assert listed[0]["final_output"] == REPLY
 
-    # docs/control.md: `wait-turn rt_1 600000` answers when the next turn settles
-    endpoints = unix_endpoints(world.sock)
+    # docs/control-protocol.md: `wait-turn rt_1 600000` answers when the next turn settles
+    # Only the listener is left once the supervisor has closed the earlier clients'
+    # connections; counted before that, a late close would hide the waiter's connection.
+    wait_until(lambda: unix_endpoints(world.sock) == 1,
+               what="the supervisor to close the earlier control connections")
+    endpoints = 1
     waiter = subprocess.Popen([world.avenor, "control", "--socket", str(world.sock), "wait-turn",
                                "rt_1", "600000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True, env=world.env, stdin=subprocess.DEVNULL, cwd=world.root)
