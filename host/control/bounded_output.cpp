@@ -1,16 +1,14 @@
 #include "control/bounded_output.hpp"
 
+#include "util/utf8.hpp"
+
 namespace avenor::host {
 
 std::size_t utf8_prefix_bytes(std::string_view text, std::size_t max_runes) {
   std::size_t i = 0;
   for (std::size_t runes = 0; i < text.size() && runes < max_runes; ++runes) {
     const auto lead = static_cast<unsigned char>(text[i]);
-    std::size_t len = lead < 0x80           ? 1
-                      : (lead >> 5) == 0x6  ? 2
-                      : (lead >> 4) == 0xE  ? 3
-                      : (lead >> 3) == 0x1E ? 4
-                                            : 1;
+    const std::size_t len = utf8_lead_length(lead);
     std::size_t j = 1;
     while (j < len && i + j < text.size() &&
            (static_cast<unsigned char>(text[i + j]) & 0xC0) == 0x80)

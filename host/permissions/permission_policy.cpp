@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "util/unique_fd.hpp"
+#include "util/utf8.hpp"
 
 namespace avenor::host {
 
@@ -386,13 +387,7 @@ bool glob_match(std::string_view pattern, std::string_view text) {
   // Iterative matching with one backtrack point (the last `*`): linear in
   // practice, O(pattern × text) at worst, never exponential.
   auto char_len = [](std::string_view s, std::size_t at) -> std::size_t {
-    const auto c = static_cast<unsigned char>(s[at]);
-    std::size_t n = c < 0x80           ? 1
-                    : (c >> 5) == 0x6  ? 2
-                    : (c >> 4) == 0xE  ? 3
-                    : (c >> 3) == 0x1E ? 4
-                                       : 1;
-    return std::min(n, s.size() - at);
+    return std::min(utf8_lead_length(static_cast<unsigned char>(s[at])), s.size() - at);
   };
   std::size_t p = 0, t = 0;
   std::optional<std::size_t> star_p;

@@ -356,14 +356,21 @@ def test_dispatched_agent_boundary(pairing, make_world, model_server, capsys):
     report(capsys, f"BOUNDARY {pairing}: the dispatched agent's rm -rf refused; {summary}")
 
 
-@pytest.mark.parametrize("pairing", sorted(PAIRINGS))
-def test_mcp_style_round_trip(pairing, make_world, model_server, capsys):
-    w = make_world(pairing)
+def skill_spawn_args(pairing: str) -> dict:
+    """The avenor_spawn arguments the MCP skill shows, for LABEL, with the sub-task's prompt
+    inline instead of its brief file."""
     text = skill_text(pairing, "avenor-dispatch-mcp")
     spawn = json.loads(re.findall(r"```json\n(\{\"repo_dir\".*?)```", text, re.S)[0]
                        .replace("<label>", LABEL))
     spawn.pop("prompt_file")
     spawn["prompt"] = SUB_PROMPT
+    return spawn
+
+
+@pytest.mark.parametrize("pairing", sorted(PAIRINGS))
+def test_mcp_style_round_trip(pairing, make_world, model_server, capsys):
+    w = make_world(pairing)
+    spawn = skill_spawn_args(pairing)
     assert spawn["backend"] == BACKEND[w.target], spawn
     server = model_server({"model": peer_claude.MODEL, "steps": [
         {"tool_call": {"name": "Skill", "arguments": {"skill": "avenor-dispatch-mcp"}}},
@@ -420,10 +427,7 @@ def test_mcp_style_permission_answer(pairing, make_world, model_server, capsys):
     w = make_world(pairing, sub_steps=[step])
     text = skill_text(pairing, "avenor-dispatch-mcp")
     assert f'"option_id": "{option}"' in text, f"the skill's answer example is not {option}"
-    spawn = json.loads(re.findall(r"```json\n(\{\"repo_dir\".*?)```", text, re.S)[0]
-                       .replace("<label>", LABEL))
-    spawn.pop("prompt_file")
-    spawn["prompt"] = SUB_PROMPT
+    spawn = skill_spawn_args(pairing)
     server = model_server({"model": peer_claude.MODEL, "steps": [
         {"tool_call": {"name": "mcp__avenor__avenor_spawn", "arguments": spawn}},
         {"tool_call": {"name": "mcp__avenor__avenor_result",
