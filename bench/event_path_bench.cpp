@@ -46,7 +46,12 @@ using namespace avenor::bench;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-constexpr double kTargetRatio = 0.5;
+// The targets of issue 15: events/s through avenor, the ratio to a raw relay
+// of the same bytes (long-term goal 0.5), and avenor's fixed cost per run.
+constexpr double kTargetRate = 1.2e6;
+constexpr double kTargetRatio = 0.25;
+constexpr double kLongTermRatio = 0.5;
+constexpr double kTargetOverheadMs = 5.0;
 
 struct Options {
   std::string avenor;
@@ -486,9 +491,11 @@ int run(const Options& o) {
   av_cpu /= o.repeat;
   raw_cpu /= o.repeat;
 
-  std::cout << "event path: avenor " << rate(av_rate) << " ev/s, raw relay " << rate(raw_rate)
-            << " ev/s, ratio " << fixed(ratio, 2) << " (target >= " << fixed(kTargetRatio, 1)
-            << "): " << (ratio >= kTargetRatio ? "PASS" : "BELOW TARGET") << "\n";
+  const bool fast_enough = av_rate >= kTargetRate && ratio >= kTargetRatio;
+  std::cout << "event path: avenor " << rate(av_rate) << " ev/s (target >= " << rate(kTargetRate)
+            << "), raw relay " << rate(raw_rate) << " ev/s, ratio " << fixed(ratio, 2)
+            << " (target >= " << fixed(kTargetRatio, 2) << ", long-term "
+            << fixed(kLongTermRatio, 1) << "): " << (fast_enough ? "PASS" : "BELOW TARGET") << "\n";
   std::cout << "  avenor flood: median " << fixed(av_s * 1e3, 1) << " ms, best "
             << fixed(av_best * 1e3, 1) << " ms, cpu " << fixed(av_cpu * 1e3, 0)
             << " ms (with the fake), net of startup "
@@ -504,9 +511,12 @@ int run(const Options& o) {
       std::cout << "  WARNING: expected " << o.events << " chunks, counted " << s->output.matches
                 << "\n";
   }
+  const double overhead_ms = av_small_ms - fake_small_ms;
   std::cout << "start to exit: avenor " << fixed(av_small_ms, 1) << " ms, fake agent alone "
-            << fixed(fake_small_ms, 1) << " ms, avenor overhead "
-            << fixed(av_small_ms - fake_small_ms, 1) << " ms (median of " << k << ")\n";
+            << fixed(fake_small_ms, 1) << " ms, avenor overhead " << fixed(overhead_ms, 1)
+            << " ms (median of " << k << "; target <= " << fixed(kTargetOverheadMs, 0)
+            << " ms with the log on tmpfs): "
+            << (overhead_ms <= kTargetOverheadMs ? "PASS" : "ABOVE TARGET") << "\n";
   std::cout << "peak RSS (flood, " << o.events << " events): avenor "
             << fixed(static_cast<double>(hwm_kib) / 1024, 1)
             << " MiB (VmHWM sampled; wait4 ru_maxrss "

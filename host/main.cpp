@@ -35,9 +35,17 @@ void configure_logging() {
   spdlog::cfg::load_env_levels();  // SPDLOG_LEVEL=debug for troubleshooting
 }
 
+// Commands that install SIGINT/SIGTERM handlers and unblock the termination
+// signals themselves, once the handlers exist (process/signals.hpp).
+bool installs_signal_handlers(const std::string& name) {
+  return name == "run" || name == "stable" || name == "mcp" || name == "watch";
+}
+
 // Runs the command `name` with `args`; nullopt when there is no such command.
 std::optional<int> dispatch(const std::string& name, const std::vector<std::string>& args) {
   using namespace avenor::host;
+  // The others keep the default actions: a signal ends them at once.
+  if (!installs_signal_handlers(name)) unblock_termination_signals();
   if (name == "run") return run_main(args, std::cerr);
   if (name == "answer") return answer_main(args, std::cout, std::cerr);
   if (name == "plugins") return plugins_main(args, std::cout, std::cerr);
@@ -63,6 +71,8 @@ int unknown_command(const std::string& word) {
 
 int main(int argc, char** argv) {
   using namespace avenor::host;
+  // First: a SIGTERM during setup must wait for the handlers (issue 15).
+  block_termination_signals();
   configure_logging();
   ignore_sigpipe();
   std::vector<std::string> args(argv + 1, argv + argc);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command from a fresh Debian 12 machine to a built avenor:
 #   - installs the system packages (compiler, CMake, Boost 1.81, CLI11, spdlog,
-#     GoogleTest, Python's pytest for the end-to-end tests, Node.js if absent);
+#     GoogleTest, Python's pytest for the end-to-end tests, Node.js if absent,
+#     clang with its sanitizer and libFuzzer runtimes for scripts/sanitize.sh);
 #   - installs the real backend CLIs the tests drive into .peers/ (not global);
 #   - configures and builds into build/ with warnings as errors.
 # Environment: AVENOR_SANITIZE=1 builds with ASan+UBSan; BUILD_DIR overrides build/.
@@ -15,7 +16,8 @@ packages=(g++ cmake ninja-build git clang-format
           libboost1.81-dev libboost-json1.81-dev libboost-filesystem1.81-dev
           libcli11-dev libspdlog-dev libgtest-dev libgmock-dev tmux
           libyaml-cpp-dev libtomlplusplus-dev
-          python3 python3-pytest)
+          python3 python3-pytest
+          clang libclang-rt-14-dev llvm)  # the sanitizer build and libFuzzer (scripts/sanitize.sh)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 

@@ -1,11 +1,8 @@
 #include "commands/answer_command.hpp"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <boost/json.hpp>
 #include <cerrno>
 #include <filesystem>
@@ -16,7 +13,7 @@
 #include "cli/usage_reporter.hpp"
 #include "util/atomic_file.hpp"
 #include "util/json_text.hpp"
-#include "util/unique_fd.hpp"
+#include "util/read_file.hpp"
 
 namespace avenor::host {
 namespace {
@@ -29,30 +26,9 @@ constexpr int kExitIo = 1;
 
 std::string quote(std::string_view s) { return bj::serialize(s); }
 
-struct ReadResult {
-  std::string content;
-  int error = 0;  // errno of the failed open/read, 0 on success
-};
-
-ReadResult read_whole_file(const std::filesystem::path& path) {
-  ReadResult result;
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) {
-    result.error = errno;
-    return result;
-  }
-  std::array<char, 8192> buf{};
-  while (true) {
-    const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-    if (n == 0) return result;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      result.error = errno;
-      return result;
-    }
-    result.content.append(buf.data(), static_cast<std::size_t>(n));
-  }
-}
+// The request is one permission.request event (at most 16 MiB, the largest
+// a backend can deliver) pretty-printed, so indentation may add to it.
+constexpr std::size_t kMaxRequestBytes = std::size_t{64} << 20;
 
 std::vector<std::string> offered_option_ids(const bj::value& request) {
   std::vector<std::string> ids;
@@ -116,19 +92,23 @@ int answer_main(const std::vector<std::string>& args, std::ostream& out, std::os
   const std::filesystem::path request_path = base + ".req";
   const std::filesystem::path response_path = base + ".req.response";
 
-  // 5-6: the pending request.
-  const ReadResult request_file = read_whole_file(request_path);
-  if (request_file.error == ENOENT) {
-    err << kPrefix << "request file " << request_path.string() << " does not exist\n";
-    return kExitUsage;
-  }
-  if (request_file.error != 0) {
-    err << kPrefix << "read request file " << request_path.string() << ": "
-        << std::error_code(request_file.error, std::generic_category()).message() << "\n";
+  // 5-6: the pending request, read as outside input: a FIFO or /dev/zero
+  // at the path must neither hang this command nor fill its memory.
+  std::string request_text;
+  try {
+    request_text = read_regular_file(request_path, kMaxRequestBytes);
+  } catch (const FileReadError& e) {
+    if (e.missing()) {
+      err << kPrefix << "request file " << request_path.string() << " does not exist\n";
+      return kExitUsage;
+    }
+    // Not a regular file, too large, or an OS error: it cannot be read.
+    err << kPrefix << "read request file " << request_path.string() << ": " << e.code().message()
+        << "\n";
     return kExitIo;
   }
   boost::system::error_code ec;
-  const bj::value request = bj::parse(request_file.content, ec);
+  const bj::value request = bj::parse(request_text, ec);
   if (ec) {
     err << kPrefix << "parse request file " << request_path.string() << ": " << ec.message()
         << "\n";
@@ -151,7 +131,8 @@ int answer_main(const std::vector<std::string>& args, std::ostream& out, std::os
     return kExitUsage;
   }
 
-  // 9: publish atomically. Without --force the hard link fails if another
+  // 9: publish atomically (--force never replaces a FIFO, directory or link:
+  // TempFile::rename_to refuses). Without --force the hard link fails if another
   // writer got there first, so two racing answers cannot both succeed (D7).
   bj::object response;
   response["outcome"] = outcome;

@@ -5,14 +5,13 @@
 #include <avenor/sdk/claude_mcp_config.hpp>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <system_error>
 
 #include "claude_channel/loopback_http.hpp"
 #include "cli/go_flags.hpp"
 #include "cli/usage_reporter.hpp"
 #include "util/atomic_file.hpp"
+#include "util/read_file.hpp"
 
 namespace avenor::host {
 namespace {
@@ -61,18 +60,19 @@ int claude_channel_cleanup_main(const std::vector<std::string>& args, std::ostre
     out << "removed 0 avenor-channel entries from " << path.string() << "\n";
     return 0;
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    err << kPrefix << "cannot read " << path.string() << "\n";
+  // A project file: a FIFO or device there must not hang or flood this command.
+  std::string content;
+  try {
+    content = read_regular_file(path, std::size_t{16} << 20);
+  } catch (const FileReadError& e) {
+    err << kPrefix << "cannot read " << path.string() << ": " << e.code().message() << "\n";
     return kExitIo;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
 
   claude_mcp::Removal removal;
   try {
     removal =
-        claude_mcp::remove_servers(text.str(), [](std::string_view name, const bj::object& entry) {
+        claude_mcp::remove_servers(content, [](std::string_view name, const bj::object& entry) {
           return claude_mcp::is_channel_server_name(name) && !relay_alive(entry);
         });
   } catch (const std::runtime_error& e) {

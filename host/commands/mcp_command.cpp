@@ -19,6 +19,7 @@
 #include "mcp/stdio_transport.hpp"
 #include "mcp/supervisor_hub.hpp"
 #include "mcp/tool_runner.hpp"
+#include "process/signals.hpp"
 
 namespace avenor::host {
 
@@ -138,6 +139,7 @@ int mcp_main(const std::vector<std::string>& args, std::ostream& err) {
   }
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
+  unblock_termination_signals();  // one that came during setup is handled now
   std::optional<McpHttpServer> http;
   if (o.transport == "http") {
     http.emplace(

@@ -25,10 +25,12 @@
 #include "http_debug/http_debug_server.hpp"
 #include "http_debug/run_debug_target.hpp"
 #include "loop/engine_phase_runner.hpp"
+#include "loop/load_limits.hpp"
 #include "loop/loop_config.hpp"
 #include "loop/loop_runner.hpp"
 #include "loop/work_tree.hpp"
 #include "plugin_host/plugin_catalog.hpp"
+#include "process/signals.hpp"
 #include "run/model_lookup.hpp"
 #include "run/run_end.hpp"
 #include "run/run_engine.hpp"
@@ -36,6 +38,7 @@
 #include "run/sentinel.hpp"
 #include "run/thinking.hpp"
 #include "util/duration.hpp"
+#include "util/read_file.hpp"
 #include "util/run_id.hpp"
 
 namespace avenor::host {
@@ -102,13 +105,10 @@ void define_flags(GoFlagSet& f, RunOptions& o) {
       false, "duration");
 }
 
+// A FIFO would block and /dev/zero never end: a regular file, bounded like a
+// loop's prompt_file. Throws FileReadError, a std::system_error.
 std::string read_whole_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::system_error(errno, std::generic_category(), "open " + path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  if (in.bad()) throw std::system_error(errno, std::generic_category(), "read " + path);
-  return s.str();
+  return read_regular_file(path, kMaxLoopInputBytes);
 }
 
 std::string environment(const char* name) {
@@ -234,7 +234,7 @@ int run_main(const std::vector<std::string>& args, std::ostream& err) {
   Finisher done(o, err);
 
   // §3.2 validation, in order.
-  PluginCatalog catalog = PluginCatalog::discover();
+  PluginCatalog catalog = PluginCatalog::discover_for(o.backend);  // complete on a miss
   auto backend = catalog.find(o.backend);
   if (!backend) {
     for (const auto& e : catalog.errors())
@@ -286,6 +286,10 @@ int run_main(const std::vector<std::string>& args, std::ostream& err) {
   if (!permission_base && o.permission_handler.empty() && !o.sentinel_file.empty() &&
       !o.auto_approve)
     permission_base = derive_permission_base(o.sentinel_file);
+  if (auto problem = sentinel_path_problem(o.sentinel_file)) {
+    o.sentinel_file.clear();  // someone else's FIFO/dir/link: never written to
+    return done.fail(*problem);
+  }
   if (!o.sentinel_file.empty())
     cleanup_run_files(o.sentinel_file,
                       explicit_base.value_or(derive_permission_base(o.sentinel_file)), err);
@@ -375,6 +379,7 @@ int run_main(const std::vector<std::string>& args, std::ostream& err) {
   if (server) server->start();
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
+  unblock_termination_signals();  // one that came during setup is handled now
   std::function<void()> watch_signals = [&] {
     signals.async_wait([&](boost::system::error_code ec, int) {
       if (ec) return;

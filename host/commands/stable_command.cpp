@@ -16,6 +16,7 @@
 #include "control/control_server.hpp"
 #include "http_debug/debug_access.hpp"
 #include "http_debug/http_debug_server.hpp"
+#include "process/signals.hpp"
 #include "stable/registry.hpp"
 #include "stable/runtime.hpp"
 #include "stable/stable_debug_target.hpp"
@@ -119,6 +120,7 @@ int stable_main(const std::vector<std::string>& args, std::ostream& err) {
   bool finished = false;
   asio::steady_timer exit_timer(io);
   asio::signal_set signals(io, SIGINT, SIGTERM);
+  unblock_termination_signals();  // one that came during setup is handled now
 
   // After a shutdown pass: adapters and socket go, the tombstone stays.
   auto finish = [&] {

@@ -14,7 +14,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kPrefix = "avenor verify: ";
 constexpr int kExitError = 1;
 
 // The run's working directory plays no part in resolving loop files (they are
@@ -58,7 +57,15 @@ int verify_main(const std::vector<std::string>& args, std::ostream& out, std::os
     err << "error: " << dir << ": --dir: " << problem << "\n";
     failed = true;
   }
-  const std::vector<LoopFileCheck> checks = check_loop_files(loop_file);
+  std::vector<LoopFileCheck> checks;
+  try {
+    checks = check_loop_files(loop_file);
+  } catch (const std::exception& e) {
+    // Not expected (loading is bounded), but a failure must not abort
+    // without a word: say it like any other problem.
+    err << "error: " << loop_file << ": " << e.what() << "\n";
+    failed = true;
+  }
   for (const LoopFileCheck& check : checks)
     for (const std::string& error : check.errors) {
       err << "error: " << check.path.string() << ": " << error << "\n";

@@ -48,6 +48,8 @@ class ControlConnection : public std::enable_shared_from_this<ControlConnection>
   // seq per runtime key ("" for events without runtime_id).
   void add_subscription(std::shared_ptr<EventSubscription> sub, std::vector<SharedEvent> replay,
                         std::map<std::string, std::int64_t, std::less<>> after);
+  // Subscriptions added so far (they end only with the connection).
+  std::size_t subscription_count() const { return pumps_.size(); }
 
  private:
   struct Pump {

@@ -1,5 +1,6 @@
 #include "control/control_plane.hpp"
 
+#include <avenor/sdk/json.hpp>
 #include <memory>
 #include <stdexcept>
 
@@ -23,6 +24,21 @@ void ControlPlane::publish(const boost::json::object& stamped) {
   SharedEvent shared = std::move(bounded);
   history_.record(shared);
   hub_.publish(shared);
+}
+
+SharedEvent ControlPlane::share(std::string_view stamped_line, std::string_view runtime_id) const {
+  if (!hub_.has_subscribers() && runtime_id.empty()) return nullptr;
+  boost::system::error_code ec;
+  boost::json::value v = sdk::json::parse(stamped_line, ec);
+  if (ec || !v.is_object()) return nullptr;  // the writer made the line: cannot happen
+  auto bounded = std::make_shared<boost::json::object>(std::move(v.get_object()));
+  bound_final_output(*bounded);
+  return bounded;
+}
+
+void ControlPlane::publish_shared(const SharedEvent& event) {
+  history_.record(event);
+  hub_.publish(event);
 }
 
 void ControlPlane::client_disconnected() {

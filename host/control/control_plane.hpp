@@ -10,6 +10,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "control/event_history.hpp"
 #include "control/event_hub.hpp"
@@ -32,19 +33,28 @@ class ControlPlane {
   void set_publisher(Publisher publisher) { publisher_ = std::move(publisher); }
   // Called once per stamped event after it reached the log.
   void publish(const boost::json::object& stamped);
+  // The serialised fast path (EventPipeline) in two steps. At write time the
+  // snapshot sees the event by its fields (a type that
+  // !StatusSnapshot::reads_fields); share() makes the subscribers' copy from
+  // the stamped line only when someone can receive it (null otherwise), and
+  // publish_shared() hands that copy out once its line reached the log.
+  void observe(std::string_view type, std::string_view session_id, std::int64_t seq) {
+    snapshot_.observe(type, session_id, seq);
+  }
+  SharedEvent share(std::string_view stamped_line, std::string_view runtime_id) const;
+  void publish_shared(const SharedEvent& event);
   StatusSnapshot& snapshot() { return snapshot_; }
   // Socket clients connected now (HTTP requests do not count).
   std::size_t clients() const { return clients_; }
-  // Whether any socket client has connected yet.
-  bool ever_connected() const { return ever_connected_; }
+  // Whether any socket client has made a request yet: a client that only
+  // connected (a readiness probe) has not linked.
+  bool ever_linked() const { return ever_linked_; }
   // Runs when the last socket client disconnects (claims fall through).
   void on_all_clients_gone(std::function<void()> handler) { all_gone_ = std::move(handler); }
 
   // --- control surface side ---
-  void client_connected() {
-    ++clients_;
-    ever_connected_ = true;
-  }
+  void client_connected() { ++clients_; }
+  void client_requested() { ever_linked_ = true; }
   void client_disconnected();
   EventHub& hub() { return hub_; }
   const EventHistory& history() const { return history_; }
@@ -69,7 +79,7 @@ class ControlPlane {
   RunCommands* run_ = nullptr;
   Publisher publisher_;
   std::size_t clients_ = 0;
-  bool ever_connected_ = false;
+  bool ever_linked_ = false;
   std::function<void()> all_gone_;
 };
 

@@ -52,7 +52,13 @@ class ControlServer::Call : public CallContext {
 
 ControlServer::ControlServer(asio::io_context& io, const std::filesystem::path& path,
                              ControlMethods& methods)
-    : io_(io), binding_(io, path), methods_(methods) {}
+    : io_(io),
+      binding_(io, path),
+      methods_(methods),
+      accept_guard_(io.get_executor(), "control socket", kMaxConnections,
+                    [](const std::string& reason) {
+                      return error_frame(nullptr, rpc_code::handler_error, reason) + "\n";
+                    }) {}
 
 ControlServer::~ControlServer() { stop(std::chrono::milliseconds(0)); }
 
@@ -66,8 +72,11 @@ asio::awaitable<void> ControlServer::accept_loop() {
     if (stopped_) break;
     if (ec) {
       if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) break;
-      continue;  // a failed accept (e.g. EMFILE) must not end the server
+      // A failed accept (e.g. EMFILE) must neither end the server nor spin.
+      co_await accept_guard_.pause_after(ec, binding_.acceptor().native_handle());
+      continue;
     }
+    if (!accept_guard_.admit(socket.native_handle(), connections_.size())) continue;
     auto conn = std::make_shared<ControlConnection>(
         std::move(socket), next_id_++,
         [this](ControlConnection& c, std::string_view line) { return handle(c, line); },
@@ -94,6 +103,7 @@ void ControlServer::connection_closed(ControlConnection& conn) {
 void ControlServer::stop(std::chrono::milliseconds grace) {
   if (stopped_) return;
   stopped_ = true;
+  accept_guard_.cancel();
   binding_.release();
   auto conns = connections_;
   for (auto& c : conns) c->stop(grace);

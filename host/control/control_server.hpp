@@ -19,11 +19,15 @@
 #include "control/control_connection.hpp"
 #include "control/control_methods.hpp"
 #include "control/socket_binding.hpp"
+#include "util/accept_guard.hpp"
 
 namespace avenor::host {
 
 class ControlServer {
  public:
+  // Live connections beyond this are refused with a JSON-RPC error line.
+  static constexpr std::size_t kMaxConnections = 64;
+
   // Claims and binds the socket path (throws std::runtime_error).
   ControlServer(boost::asio::io_context& io, const std::filesystem::path& path,
                 ControlMethods& methods);
@@ -51,6 +55,7 @@ class ControlServer {
   boost::asio::io_context& io_;
   SocketBinding binding_;
   ControlMethods& methods_;
+  AcceptGuard accept_guard_;
   std::set<std::shared_ptr<ControlConnection>> connections_;
   std::uint64_t next_id_ = 1;
   std::uint64_t owner_ = 0;                 // connection id of the owner; 0 = none

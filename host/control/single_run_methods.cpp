@@ -28,6 +28,7 @@ bool runtime_scoped(const std::string& m) {
 
 boost::asio::awaitable<value> SingleRunMethods::call(CallContext& ctx, const std::string& method,
                                                      const object& params) {
+  plane_.client_requested();
   if (runtime_scoped(method) && params.contains("runtime_id") && !params.at("runtime_id").is_null())
     throw RpcError::method_not_found();
 

@@ -38,8 +38,17 @@ class PathLock {
  public:
   explicit PathLock(const fs::path& socket) {
     const std::string lock_path = socket.string() + ".control.lock";
-    fd_.reset(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-    if (!fd_) throw std::runtime_error("open " + lock_path + ": " + os_error(errno));
+    // O_NOFOLLOW: a link there must not make us create a file elsewhere;
+    // O_NONBLOCK: a FIFO there must not block the open.
+    fd_.reset(
+        ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600));
+    if (!fd_) {
+      if (errno == ELOOP) throw std::runtime_error(lock_path + " is not a regular file");
+      throw std::runtime_error("open " + lock_path + ": " + os_error(errno));
+    }
+    struct stat st {};
+    if (::fstat(fd_.get(), &st) != 0 || !S_ISREG(st.st_mode))
+      throw std::runtime_error(lock_path + " is not a regular file");
     while (::flock(fd_.get(), LOCK_EX) != 0) {
       if (errno != EINTR) throw std::runtime_error("lock " + lock_path + ": " + os_error(errno));
     }

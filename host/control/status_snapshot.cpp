@@ -18,24 +18,30 @@ StatusSnapshot::StatusSnapshot(std::string run_id, std::string run_label)
 
 void StatusSnapshot::touch() { updated_at_ = std::max(unix_ms_now(), updated_at_); }
 
-void StatusSnapshot::observe(const boost::json::object& e) {
-  const std::string type = json::string_or(e, "event");
-  last_event_ = type;
-  if (auto sid = json::string_or(e, "session_id"); !sid.empty()) session_id_ = sid;
-  latest_seq_ = std::max(latest_seq_, event_seq(e));
-
-  if (type == "agent.status") {
-    phase_ = json::string_or(e, "phase");
-    phase_label_ = json::string_or(e, "label");
-  } else if (type == "permission.request") {
-    permission_ = e;
-  } else if (type == "permission.response") {
+void StatusSnapshot::observe(std::string_view type, std::string_view session_id, std::int64_t seq) {
+  last_event_.assign(type);
+  if (!session_id.empty()) session_id_.assign(session_id);
+  latest_seq_ = std::max(latest_seq_, seq);
+  if (type == "permission.response") {
     permission_.reset();
   } else if (type == "session.start") {
     turn_state_ = "starting";
   } else if (type == "tool.call" || type == "agent.thought_chunk" ||
              type == "agent.message_chunk") {
     if (turn_state_.empty() || turn_state_ == "starting") turn_state_ = "running";
+  }
+  touch();
+}
+
+void StatusSnapshot::observe(const boost::json::object& e) {
+  const std::string type = json::string_or(e, "event");
+  // The fields every event has (and all a type outside reads_fields needs).
+  observe(type, json::string_or(e, "session_id"), event_seq(e));
+  if (type == "agent.status") {
+    phase_ = json::string_or(e, "phase");
+    phase_label_ = json::string_or(e, "label");
+  } else if (type == "permission.request") {
+    permission_ = e;
   } else if (type == "session.end") {
     if (turn_state_ != "idle" && turn_state_ != "cancelling") turn_state_ = "ended";
     // A turn that ends leaves nothing to answer.
@@ -45,7 +51,6 @@ void StatusSnapshot::observe(const boost::json::object& e) {
     else
       final_output_.clear();
   }
-  touch();
 }
 
 void StatusSnapshot::set_session_id(std::string id) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace avenor::host {
 
@@ -16,6 +17,13 @@ class StatusSnapshot {
 
   // Every stamped event, in publication order (full final_output).
   void observe(const boost::json::object& event);
+  // The same for an event known by these fields only (the serialised fast
+  // path of backend events); only for a type that !reads_fields().
+  void observe(std::string_view type, std::string_view session_id, std::int64_t seq);
+  // Whether observe() reads more of an event of `type` than the fields above.
+  static bool reads_fields(std::string_view type) {
+    return type == "agent.status" || type == "permission.request" || type == "session.end";
+  }
 
   void set_session_id(std::string id);
   void set_retry(int attempt, int max_retries);

@@ -29,6 +29,10 @@ value subscribe_call(CallContext& ctx, EventHub& hub, const EventHistory& histor
   if (limit < 0) throw RpcError::invalid_params();
   if ((replay || after_seq > 0) && runtime_id.empty()) throw RpcError::required({"runtime_id"});
   limit = std::min(limit == 0 ? kReplayDefault : limit, kReplayMax);
+  if (ctx.connection().subscription_count() >= kMaxSubscriptionsPerConnection)
+    throw RpcError(rpc_code::handler_error, "too many subscriptions on this connection (max " +
+                                                std::to_string(kMaxSubscriptionsPerConnection) +
+                                                ")");
 
   auto sub = hub.subscribe(runtime_id);
   std::vector<SharedEvent> replayed;

@@ -4,12 +4,17 @@
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
+#include <cstddef>
 
 #include "control/control_methods.hpp"
 #include "control/event_history.hpp"
 #include "control/event_hub.hpp"
 
 namespace avenor::host {
+
+// Each subscription costs a queue and a filter pass per event, so one
+// connection may hold at most this many; more → -32000 (issue 15).
+constexpr std::size_t kMaxSubscriptionsPerConnection = 8;
 
 // Adds the subscription once the `{"subscribed":true}` response is queued.
 boost::json::value subscribe_call(CallContext& ctx, EventHub& hub, const EventHistory& history,

@@ -1,11 +1,18 @@
 // The NDJSON event log (events.md §1, §2): stamps every event with the run
-// envelope and appends it as one line in a single write(2).
+// envelope and appends it as whole lines. The envelope (ts, seq, run_id,
+// run_label, runtime_id) is always the writer's own: whatever an event
+// carried under those keys is dropped, never trusted.
+//
+// Lines can be buffered (append) and written later in one write(2) of whole
+// lines (flush), so a busy event stream costs one system call per batch, not
+// per event; a reader never sees a line cut between two writes.
 #pragma once
 
 #include <boost/json.hpp>
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include "util/unique_fd.hpp"
 
@@ -22,26 +29,39 @@ class EventWriter {
   EventWriter& operator=(EventWriter&&) noexcept = default;
   EventWriter(const EventWriter&) = delete;
   EventWriter& operator=(const EventWriter&) = delete;
-  // fsyncs and closes; errors cannot be reported here (call close() first
-  // to see them).
+  // Flushes, fsyncs and closes; errors cannot be reported here (call close()
+  // first to see them).
   ~EventWriter();
 
-  void set_run_id(std::string run_id) { run_id_ = std::move(run_id); }
-  void set_run_label(std::string label) { run_label_ = std::move(label); }
-  void set_runtime_id(std::string runtime_id) { runtime_id_ = std::move(runtime_id); }
+  void set_run_id(std::string run_id);
+  void set_run_label(std::string label);
+  void set_runtime_id(std::string runtime_id);
 
-  // Stamps a copy of `event` (ts, seq, run_id, run_label, runtime_id;
-  // drops an empty session_id), writes it as compact JSON plus "\n" in one
-  // write(2) (looping only on partial writes/EINTR), fsyncs after a
-  // `session.end`, and returns the stamped copy for publishing.
-  // Throws std::system_error on a write/fsync failure.
+  // Stamps a copy of `event` (ts, seq, run_id, run_label, runtime_id; drops
+  // an empty session_id), writes it as compact JSON plus "\n" together with
+  // any buffered lines in one write(2) (looping only on partial writes/EINTR),
+  // fsyncs after a `session.end`, and returns the stamped copy for
+  // publishing. Throws std::system_error on a write/fsync failure.
   boost::json::object write(boost::json::object event);
 
   // Stamps a copy without writing it; advances seq like write().
   boost::json::object stamp(boost::json::object event);
 
-  // fsync (a no-op for discard writers and for fds that cannot be synced,
-  // such as pipes). Throws std::system_error.
+  // The fast path (ABI 1.2 events): `body` is one compact JSON object
+  // without envelope keys, in valid UTF-8 with no control characters (the
+  // caller has checked). The envelope is spliced onto its bytes and the line
+  // buffered; a `session.end` is written and fsynced at once. Returns the
+  // stamped line without its "\n", valid until the next call on the writer.
+  std::string_view append(std::string_view body, std::string_view type);
+
+  // Bytes of whole lines waiting for flush().
+  std::size_t buffered() const { return pending_.size(); }
+  // Writes the buffered lines in one write(2). Throws std::system_error; the
+  // lines are dropped either way (a failed log stays failed).
+  void flush();
+
+  // flush, then fsync (a no-op for discard writers and for fds that cannot
+  // be synced, such as pipes). Throws std::system_error.
   void sync();
   // sync() then close; later writes throw. Throws std::system_error.
   void close();
@@ -49,6 +69,7 @@ class EventWriter {
   bool discards() const { return discard_; }
   const std::filesystem::path& path() const { return path_; }
   std::int64_t last_seq() const { return seq_; }
+  const std::string& runtime_id() const { return runtime_id_; }
 
  private:
   EventWriter(std::filesystem::path path, UniqueFd fd, bool discard)
@@ -56,6 +77,8 @@ class EventWriter {
         write_context_("write event log " + path_.string()),
         fd_(std::move(fd)),
         discard_(discard) {}
+
+  void rebuild_envelope_tail();
 
   std::filesystem::path path_;
   std::string write_context_;  // error prefix, built once rather than per event
@@ -65,6 +88,9 @@ class EventWriter {
   std::string run_id_;
   std::string run_label_;
   std::string runtime_id_;
+  std::string envelope_tail_;  // ,"run_id":"…" etc., encoded once for the fast path
+  std::string pending_;        // whole lines not yet written
+  std::string scratch_;        // a discard writer's line, a session.end's copy
 };
 
 }  // namespace avenor::host

@@ -3,30 +3,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <stdexcept>
 #include <system_error>
 #include <utility>
 
 #include "http_debug/http_debug_server.hpp"
 #include "util/atomic_file.hpp"
+#include "util/replaceable_path.hpp"
 
 namespace avenor::host {
 
 namespace {
 
-std::string errno_text(int err) { return std::error_code(err, std::generic_category()).message(); }
-
 // Why an existing `path` must not be replaced; empty when it may be (or
-// does not exist).
-std::string replace_refusal(const std::filesystem::path& path) {
+// does not exist): only a regular file of ours.
+std::string replace_refusal_of(const std::filesystem::path& path) {
+  if (auto refusal = replace_refusal(path)) return *refusal;
   struct stat st {};
-  if (::lstat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT) return {};
-    return path.string() + ": " + errno_text(errno);
-  }
-  if (!S_ISREG(st.st_mode)) return "refusing to replace " + path.string() + ": not a regular file";
-  if (st.st_uid != ::geteuid())
+  if (::lstat(path.c_str(), &st) == 0 && st.st_uid != ::geteuid())
     return "refusing to replace " + path.string() + ": owned by another user";
   return {};
 }
@@ -41,7 +35,7 @@ std::string debug_url(const boost::asio::ip::tcp::endpoint& endpoint) {
 
 DebugTokenFile DebugTokenFile::publish(const std::filesystem::path& path, std::string_view token) {
   if (path.empty()) throw std::runtime_error("empty token file path");
-  if (std::string refusal = replace_refusal(path); !refusal.empty())
+  if (std::string refusal = replace_refusal_of(path); !refusal.empty())
     throw std::runtime_error(refusal);
   try {
     TempFile temp =

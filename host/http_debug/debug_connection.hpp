@@ -20,6 +20,7 @@
 #include "http_debug/debug_routes.hpp"
 #include "http_debug/debug_target.hpp"
 #include "http_debug/request_target.hpp"
+#include "util/accept_guard.hpp"
 
 namespace avenor::host {
 
@@ -29,10 +30,17 @@ class DebugConnection;
 // them finishes last, so the server object may go away while a connection
 // is still in its grace period.
 struct DebugServerState {
+  // Live connections beyond this get a 503 and are closed (issue 15).
+  static constexpr std::size_t kMaxConnections = 32;
+
   DebugServerState(const boost::asio::any_io_executor& ex, DebugTarget& t)
-      : acceptor(ex), grace(ex), target(t) {}
+      : acceptor(ex),
+        accept_guard(ex, "http debug", kMaxConnections, &http_refusal),
+        grace(ex),
+        target(t) {}
 
   boost::asio::ip::tcp::acceptor acceptor;
+  AcceptGuard accept_guard;
   boost::asio::steady_timer grace;
   // Never called once `stopping` is set (the target may be gone by then).
   DebugTarget& target;

@@ -21,9 +21,6 @@ using asio::ip::tcp;
 namespace {
 
 constexpr auto kStopGrace = std::chrono::seconds(2);
-// After an accept error such as EMFILE, wait before retrying so a full fd
-// table does not spin the loop.
-constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
 
 std::string endpoint_text(const tcp::endpoint& ep) {
   std::string host = ep.address().to_string();
@@ -38,11 +35,12 @@ asio::awaitable<void> accept_loop(std::shared_ptr<DebugServerState> state) {
         co_await state->acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
     if (state->stopping || ec == asio::error::operation_aborted) co_return;
     if (ec) {
-      spdlog::warn("http debug: accept: {}", ec.message());
-      asio::steady_timer pause(state->acceptor.get_executor(), kAcceptRetryDelay);
-      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      // EMFILE and the like: shed the queue and back off instead of spinning.
+      co_await state->accept_guard.pause_after(ec, state->acceptor.native_handle());
+      if (state->stopping) co_return;
       continue;
     }
+    if (!state->accept_guard.admit(socket.native_handle(), state->connections.size())) continue;
     auto conn = std::make_shared<DebugConnection>(std::move(socket), state);
     asio::co_spawn(state->acceptor.get_executor(), conn->run(),
                    [](std::exception_ptr e) { log_debug_failure("connection", e); });
@@ -88,6 +86,7 @@ void HttpDebugServer::stop() {
   state_->stopping = true;
   boost::system::error_code ignored;
   state_->acceptor.close(ignored);
+  state_->accept_guard.cancel();
 
   // begin_stop may close sockets; completions run later, but iterate over a
   // copy so the set is never touched while walking it.

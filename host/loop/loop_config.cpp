@@ -13,6 +13,7 @@
 #include <span>
 #include <system_error>
 
+#include "loop/load_limits.hpp"
 #include "loop/structured_text.hpp"
 #include "util/read_file.hpp"
 
@@ -153,8 +154,21 @@ std::string phase_name(const bj::object& phase, std::string_view index_where) {
   return name;
 }
 
+// The reason in "read <path>: <reason>": the errno's text, or why the file
+// was refused without being read (a device or FIFO would block or never end).
+std::string read_failure(const std::system_error& e, const fs::path& path, std::size_t max) {
+  if (e.code() == FileProblem::too_large) return "larger than " + std::to_string(max) + " bytes";
+  if (e.code() == FileProblem::not_regular) {
+    std::error_code ec;
+    if (fs::is_directory(path, ec))
+      return std::make_error_code(std::errc::is_a_directory).message();
+    return "not a regular file";
+  }
+  return e.code().message();
+}
+
 LoopPhase parse_phase(const bj::value& value, std::string_view section, std::size_t index,
-                      const fs::path& dir) {
+                      const fs::path& dir, LoadBudget& budget) {
   const std::string index_where =
       std::string(section) + " phase[index " + std::to_string(index) + "]";
   const bj::object* object = value.if_object();
@@ -192,10 +206,12 @@ LoopPhase parse_phase(const bj::value& value, std::string_view section, std::siz
     const std::string source = "prompt_file " + path.string();
     std::string text;
     try {
-      text = read_file(path);
+      text = read_regular_file(path, kMaxLoopInputBytes);
     } catch (const std::system_error& e) {
-      fail(where, source + ": " + e.code().message());
+      fail(where, source + ": " + read_failure(e, path, kMaxLoopInputBytes));
     }
+    if (std::string problem = budget.charge_text(text.size()); !problem.empty())
+      fail(where, source + ": " + problem);
     if (blank(text)) fail(where, source + " is empty");
     phase.prompt = parse_prompt(text, where, source);
     return phase;
@@ -207,14 +223,15 @@ LoopPhase parse_phase(const bj::value& value, std::string_view section, std::siz
 }
 
 std::vector<LoopPhase> parse_phases(const Fields& fields, std::string_view section,
-                                    const fs::path& dir, std::set<std::string>& names) {
+                                    const fs::path& dir, std::set<std::string>& names,
+                                    LoadBudget& budget) {
   std::vector<LoopPhase> phases;
   const bj::value* v = fields.get(section);
   if (v == nullptr) return phases;
   const bj::array* items = v->if_array();
   if (items == nullptr) fail("", std::string(section) + " must be an array of phases");
   for (std::size_t i = 0; i < items->size(); ++i) {
-    LoopPhase phase = parse_phase((*items)[i], section, i, dir);
+    LoopPhase phase = parse_phase((*items)[i], section, i, dir, budget);
     if (!names.insert(phase.name).second)
       fail("", "duplicate phase name: " + json_quoted(phase.name));
     phases.push_back(std::move(phase));
@@ -222,7 +239,7 @@ std::vector<LoopPhase> parse_phases(const Fields& fields, std::string_view secti
   return phases;
 }
 
-LoopConfig config_from_json(const bj::value& root, const fs::path& dir) {
+LoopConfig config_from_json(const bj::value& root, const fs::path& dir, LoadBudget& budget) {
   const bj::object* object = root.if_object();
   if (object == nullptr) fail("", std::string("top level must be an object, got ") + kind_of(root));
   const Fields fields(*object, kTopFields, "");
@@ -230,9 +247,9 @@ LoopConfig config_from_json(const bj::value& root, const fs::path& dir) {
   LoopConfig config;
   config.max_iterations = max_iterations_of(fields);
   std::set<std::string> names;  // unique across pre, loop and post
-  config.pre = parse_phases(fields, "pre", dir, names);
-  config.loop = parse_phases(fields, "loop", dir, names);
-  config.post = parse_phases(fields, "post", dir, names);
+  config.pre = parse_phases(fields, "pre", dir, names, budget);
+  config.loop = parse_phases(fields, "loop", dir, names, budget);
+  config.post = parse_phases(fields, "post", dir, names, budget);
 
   if (config.pre.empty() && config.loop.empty())
     fail("", "at least one of pre or loop must be non-empty");
@@ -244,18 +261,24 @@ LoopConfig config_from_json(const bj::value& root, const fs::path& dir) {
 
 }  // namespace
 
-LoopConfig parse_loop_file(const fs::path& file) {
+LoopConfig parse_loop_file(const fs::path& file, LoadBudget& budget) {
   bj::value root;
   try {
-    root = parse_structured_file(file);
+    root = parse_structured_file(file, budget);
   } catch (const std::system_error& e) {
-    fail("", "read " + file.string() + ": " + e.code().message());
+    fail("", "read " + file.string() + ": " +
+                 read_failure(e, file, max_structured_text_bytes(text_format_for(file))));
   } catch (const StructuredTextError& e) {
     fail("", "parse " + file.string() + ": " + e.what());
   }
-  LoopConfig config = config_from_json(root, file.parent_path());
+  LoopConfig config = config_from_json(root, file.parent_path(), budget);
   config.path = file;
   return config;
+}
+
+LoopConfig parse_loop_file(const fs::path& file) {
+  LoadBudget budget;
+  return parse_loop_file(file, budget);
 }
 
 void insert_initial_phase(LoopConfig& config, const std::string& prompt) {

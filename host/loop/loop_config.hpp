@@ -34,9 +34,16 @@ class LoopConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+class LoadBudget;
+
 // Reads and validates one file. Prompt files are read; nested loop files are
-// resolved but not loaded (their `nested` stays null). Throws LoopConfigError.
-LoopConfig parse_loop_file(const std::filesystem::path& file);
+// resolved but not loaded (their `nested` stays null). The file and its
+// prompt files must be regular files within the limits of load_limits.hpp
+// ("read <path>: not a regular file", "... larger than N bytes"), their text
+// charged to `budget` (a load of nested files shares one). Throws
+// LoopConfigError.
+LoopConfig parse_loop_file(const std::filesystem::path& file, LoadBudget& budget);
+LoopConfig parse_loop_file(const std::filesystem::path& file);  // with a budget of its own
 
 // parse_loop_file plus every nested loop file, recursively, each resolved
 // against the directory of the file naming it; a file nested twice is loaded
@@ -44,6 +51,8 @@ LoopConfig parse_loop_file(const std::filesystem::path& file);
 // "loop config: phase[name X]: loop_file <path>: nested loop_file cycle: a.json
 // -> b.yaml -> a.json". A nested file's error is prefixed with the phase that
 // names it: "loop config: phase[name X]: loop_file <path>: <inner error>".
+// Files nested deeper than kMaxLoopFileNesting are an error too, and all files
+// share one LoadBudget.
 // Throws LoopConfigError.
 std::shared_ptr<const LoopConfig> load_loop_config(const std::filesystem::path& file);
 

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <map>
 #include <memory>
-#include <set>
 
+#include "loop/load_limits.hpp"
 #include "loop/loop_config.hpp"
 
 namespace avenor::host {
@@ -56,6 +56,8 @@ class FileStack {
     FileStack& stack_;
   };
 
+  std::size_t size() const { return entries_.size(); }
+
   // "a.json -> b.yaml -> a.json" when `key` is on the stack, else empty.
   std::string cycle_through(const fs::path& key) const {
     const auto first = std::find_if(entries_.begin(), entries_.end(),
@@ -75,12 +77,17 @@ std::string cycle_error(const LoopPhase& phase, const std::string& chain) {
   return std::string(kPrefix) + where_of(phase) + "nested loop_file cycle: " + chain;
 }
 
+std::string too_deep_error(const LoopPhase& phase) {
+  return std::string(kPrefix) + where_of(phase) + "loop_file nesting deeper than " +
+         std::to_string(kMaxLoopFileNesting) + " files";
+}
+
 class Loader {
  public:
   std::shared_ptr<const LoopConfig> load(const fs::path& file) {
     const fs::path key = identity(file);
     const FileStack::Entry entry(stack_, key, file);
-    LoopConfig config = parse_loop_file(file);
+    LoopConfig config = parse_loop_file(file, budget_);
     for (auto* phases : {&config.pre, &config.loop, &config.post})
       for (LoopPhase& phase : *phases)
         if (!phase.loop_file.empty()) phase.nested = load_nested(phase);
@@ -95,6 +102,10 @@ class Loader {
     if (const std::string chain = stack_.cycle_through(key); !chain.empty())
       throw LoopConfigError(cycle_error(phase, chain));
     if (const auto it = loaded_.find(key); it != loaded_.end()) return it->second;
+    // Each level is a few stack frames; a chain of distinct files must not
+    // reach the stack's end.
+    if (stack_.size() >= static_cast<std::size_t>(kMaxLoopFileNesting))
+      throw LoopConfigError(too_deep_error(phase));
     try {
       return load(phase.loop_file);
     } catch (const LoopConfigError& e) {
@@ -104,40 +115,87 @@ class Loader {
   }
 
   FileStack stack_;
+  LoadBudget budget_;                                             // one for the whole tree
   std::map<fs::path, std::shared_ptr<const LoopConfig>> loaded_;  // a file nested twice loads once
 };
 
+// Every file once, depth-first; then the cycles, found on the graph of
+// loop_file edges: a file is on a cycle when a file it names leads back to
+// it, and each such phase is an error of that file (`run` could load none of
+// the files on a cycle, whichever is the top).
 class Checker {
  public:
-  void visit(const fs::path& file) {
+  void visit(const fs::path& file, std::size_t depth = 1) {
     const fs::path key = identity(file);
-    if (!seen_.insert(key).second) return;
+    if (!slots_.emplace(key, results_.size()).second) return;
     const std::size_t slot = results_.size();
     results_.push_back({file, {}});
+    edges_.emplace_back();
     LoopConfig config;
     try {
-      config = parse_loop_file(file);
+      config = parse_loop_file(file, budget_);
     } catch (const LoopConfigError& e) {
       results_[slot].errors.emplace_back(e.what());
       return;
     }
-    const FileStack::Entry entry(stack_, key, file);
     for_each_nested(config, [&](const LoopPhase& phase) {
-      if (const std::string chain = stack_.cycle_through(identity(phase.loop_file));
-          !chain.empty()) {
-        results_[slot].errors.push_back(cycle_error(phase, chain));
+      edges_[slot].push_back({phase.name, phase.loop_file, identity(phase.loop_file)});
+      if (depth >= static_cast<std::size_t>(kMaxLoopFileNesting)) {
+        if (!slots_.contains(edges_[slot].back().target))
+          results_[slot].errors.push_back(too_deep_error(phase));
         return;
       }
-      visit(phase.loop_file);
+      visit(phase.loop_file, depth + 1);
     });
   }
 
-  std::vector<LoopFileCheck> take() { return std::move(results_); }
+  std::vector<LoopFileCheck> take() {
+    for (std::size_t slot = 0; slot < results_.size(); ++slot)
+      for (const Edge& edge : edges_[slot])
+        if (const std::string chain = cycle_from(slot, edge); !chain.empty())
+          results_[slot].errors.push_back(std::string(kPrefix) + "phase[name " + edge.phase +
+                                          "]: loop_file " + edge.path.string() +
+                                          ": nested loop_file cycle: " + chain);
+    return std::move(results_);
+  }
 
  private:
-  FileStack stack_;
-  std::set<fs::path> seen_;
+  struct Edge {
+    std::string phase;
+    fs::path path;    // as the phase names it
+    fs::path target;  // its identity
+  };
+
+  // "a.json -> b.yaml -> a.json" when `edge` of file `slot` leads back to it
+  // (the shortest way, taking edges in phase order), else empty.
+  std::string cycle_from(std::size_t slot, const Edge& edge) const {
+    const auto first = slots_.find(edge.target);
+    if (first == slots_.end()) return {};
+    std::vector<std::size_t> came_from(results_.size(), results_.size());
+    std::vector<std::size_t> queue{first->second};
+    came_from[first->second] = first->second;
+    for (std::size_t i = 0; i < queue.size() && came_from[slot] == results_.size(); ++i)
+      for (const Edge& next : edges_[queue[i]])
+        if (const auto it = slots_.find(next.target);
+            it != slots_.end() && came_from[it->second] == results_.size()) {
+          came_from[it->second] = queue[i];
+          queue.push_back(it->second);
+        }
+    if (came_from[slot] == results_.size()) return {};
+    // Walk back from `slot` to the edge's target, then print it forwards.
+    std::vector<std::size_t> way{slot};
+    for (std::size_t at = slot; at != first->second;) way.push_back(at = came_from[at]);
+    std::string chain = name_of(slot);
+    for (auto it = way.rbegin(); it != way.rend(); ++it) chain += " -> " + name_of(*it);
+    return chain;
+  }
+
+  std::string name_of(std::size_t slot) const { return results_[slot].path.filename().string(); }
+
+  LoadBudget budget_;                      // one for the whole tree, as a run has
+  std::map<fs::path, std::size_t> slots_;  // identity → index in results_
   std::vector<LoopFileCheck> results_;
+  std::vector<std::vector<Edge>> edges_;  // per slot, in phase order
 };
 
 }  // namespace

@@ -6,6 +6,8 @@
 #include <type_traits>
 #include <variant>
 
+#include "loop/load_limits.hpp"
+
 namespace avenor::host {
 
 namespace {
@@ -207,6 +209,9 @@ class Parser {
       node->kind = Node::Kind::kIf;
       node->field = field(words[1], line);
       expect_end(words, 2, line);
+      // Rendering, `uses` and freeing the tree recurse once per level.
+      if (open_ifs_.size() >= static_cast<std::size_t>(kMaxTemplateNesting))
+        fail(line, "{{if}} " + nesting_too_deep_message(kMaxTemplateNesting));
       current().push_back(node);
       open_ifs_.push_back({node, line, words[1].substr(1)});
     } else if (keyword == "else") {

@@ -6,6 +6,7 @@
 #include <sstream>
 #include <string>
 
+#include "loop/load_limits.hpp"
 #include "loop/structured_formats.hpp"
 #include "loop/structured_text.hpp"
 
@@ -21,22 +22,31 @@ std::string toml_text(const T& value) {
   return out.str();
 }
 
-bj::value convert(const toml::node& node);
+bj::value convert(const toml::node& node, int depth);
 
-bj::object convert_table(const toml::table& table) {
+// `depth`: containers from the root table (1) down to this one.
+void check_depth(const toml::node& node, int depth) {
+  if (depth <= kMaxNestingDepth) return;
+  const auto& begin = node.source().begin;
+  throw StructuredTextError(at_position(begin.line, begin.column, nesting_too_deep_message()));
+}
+
+bj::object convert_table(const toml::table& table, int depth) {
+  check_depth(table, depth);
   bj::object object;
-  for (const auto& [key, value] : table) object.emplace(key.str(), convert(value));
+  for (const auto& [key, value] : table) object.emplace(key.str(), convert(value, depth + 1));
   return object;
 }
 
-bj::value convert(const toml::node& node) {
-  return node.visit([](const auto& n) -> bj::value {
+bj::value convert(const toml::node& node, int depth) {
+  return node.visit([depth](const auto& n) -> bj::value {
     using T = std::decay_t<decltype(n)>;
     if constexpr (std::is_same_v<T, toml::table>) {
-      return convert_table(n);
+      return convert_table(n, depth);
     } else if constexpr (std::is_same_v<T, toml::array>) {
+      check_depth(n, depth);
       bj::array array;
-      for (const toml::node& item : n) array.push_back(convert(item));
+      for (const toml::node& item : n) array.push_back(convert(item, depth + 1));
       return array;
     } else if constexpr (std::is_same_v<T, toml::value<std::string>>) {
       return bj::string(n.get());
@@ -55,8 +65,9 @@ bj::value convert(const toml::node& node) {
 }  // namespace
 
 bj::value toml_to_json(std::string_view text) {
+  check_toml_nesting(text);  // before toml++ can recurse on a deep header
   try {
-    return convert_table(toml::parse(text, std::string_view()));
+    return convert_table(toml::parse(text, std::string_view()), 1);
   } catch (const toml::parse_error& e) {
     const auto& begin = e.source().begin;
     throw StructuredTextError(at_position(begin.line, begin.column, e.description()));

@@ -1,6 +1,7 @@
 // YAML → JSON for loop files. yaml-cpp leaves scalars as text, so their types
 // are resolved here: the tag tells plain ("?") from quoted or block ("!")
 // scalars, and plain ones follow the YAML 1.2 core schema.
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <boost/json.hpp>
@@ -11,7 +12,10 @@
 #include <optional>
 #include <regex>
 #include <string>
+#include <string_view>
+#include <vector>
 
+#include "loop/load_limits.hpp"
 #include "loop/structured_formats.hpp"
 #include "loop/structured_text.hpp"
 
@@ -71,9 +75,16 @@ std::optional<double> core_float(const std::string& s) {
   return std::nullopt;
 }
 
+// Every core-schema number starts like this; testing it first spares the
+// regexes for most strings, which matters when aliases repeat one many times.
+bool could_be_number(const std::string& s) {
+  return !s.empty() && std::string_view("+-.0123456789").find(s.front()) != std::string_view::npos;
+}
+
 bj::value plain_scalar(const std::string& s) {
   if (core_null(s)) return nullptr;
   if (auto b = core_bool(s)) return *b;
+  if (!could_be_number(s)) return bj::string(s);
   if (auto i = core_int(s)) return *i;
   if (auto f = core_float(s)) return *f;
   return bj::string(s);
@@ -96,8 +107,6 @@ bj::value tagged_scalar(const YAML::Node& node, std::string_view tag) {
   fail_at(node.Mark(), "cannot read \"" + s + "\" as !!" + std::string(type));
 }
 
-bj::value convert(const YAML::Node& node);
-
 bj::value convert_scalar(const YAML::Node& node) {
   const std::string& tag = node.Tag();
   if (tag == "!") return bj::string(node.Scalar());  // quoted or block scalar
@@ -106,42 +115,88 @@ bj::value convert_scalar(const YAML::Node& node) {
   fail_at(node.Mark(), "unsupported YAML tag \"" + tag + "\"");
 }
 
-bj::value convert_map(const YAML::Node& node) {
-  bj::object object;
-  for (const auto& entry : node) {
-    const YAML::Node& key = entry.first;
-    if (!key.IsScalar() && !key.IsNull()) fail_at(key.Mark(), "mapping keys must be scalars");
-    const std::string name = key.IsNull() ? std::string() : key.Scalar();
-    if (object.contains(name)) fail_at(key.Mark(), "duplicate key \"" + name + "\"");
-    object.emplace(name, convert(entry.second));
-  }
-  return object;
-}
+// yaml-cpp shares an aliased node rather than copying it, so the tree it
+// builds is small even when aliases make the document huge ("billion
+// laughs"), and an alias inside the node it names makes a cycle. Both show up
+// here, where the document is expanded: the budget counts what expanding
+// produces, and the path from the root finds a node inside itself.
+class Converter {
+ public:
+  explicit Converter(LoadBudget& budget) : budget_(budget) {}
 
-bj::value convert(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
-      return nullptr;
-    case YAML::NodeType::Scalar:
-      return convert_scalar(node);
-    case YAML::NodeType::Sequence: {
-      bj::array array;
-      for (const auto& item : node) array.push_back(convert(item));
-      return array;
+  bj::value convert(const YAML::Node& node) {
+    charge(node, budget_.charge_values(1));
+    switch (node.Type()) {
+      case YAML::NodeType::Null:
+      case YAML::NodeType::Undefined:
+        return nullptr;
+      case YAML::NodeType::Scalar:
+        charge(node, budget_.charge_text(node.Scalar().size()));
+        return convert_scalar(node);
+      case YAML::NodeType::Sequence: {
+        const Level level(*this, node);
+        bj::array array;
+        for (const auto& item : node) array.push_back(convert(item));
+        return array;
+      }
+      case YAML::NodeType::Map: {
+        const Level level(*this, node);
+        return convert_map(node);
+      }
     }
-    case YAML::NodeType::Map:
-      return convert_map(node);
+    return nullptr;
   }
-  return nullptr;
-}
+
+ private:
+  // A container on the path from the root while its content is converted.
+  class Level {
+   public:
+    Level(Converter& c, const YAML::Node& node) : path_(c.path_) {
+      for (const YAML::Node& outer : path_)
+        if (outer.is(node)) fail_at(node.Mark(), "an alias refers to a node that contains it");
+      path_.push_back(node);
+      if (path_.size() > static_cast<std::size_t>(kMaxNestingDepth))
+        fail_at(node.Mark(), nesting_too_deep_message());
+    }
+    Level(const Level&) = delete;
+    Level& operator=(const Level&) = delete;
+    ~Level() { path_.pop_back(); }
+
+   private:
+    std::vector<YAML::Node>& path_;
+  };
+
+  static void charge(const YAML::Node& node, const std::string& problem) {
+    if (!problem.empty()) fail_at(node.Mark(), problem);
+  }
+
+  bj::value convert_map(const YAML::Node& node) {
+    bj::object object;
+    for (const auto& entry : node) {
+      const YAML::Node& key = entry.first;
+      if (!key.IsScalar() && !key.IsNull()) fail_at(key.Mark(), "mapping keys must be scalars");
+      const std::string name = key.IsNull() ? std::string() : key.Scalar();
+      charge(key, budget_.charge_text(name.size()));
+      if (object.contains(name)) fail_at(key.Mark(), "duplicate key \"" + name + "\"");
+      object.emplace(name, convert(entry.second));
+    }
+    return object;
+  }
+
+  LoadBudget& budget_;
+  std::vector<YAML::Node> path_;
+};
 
 }  // namespace
 
-bj::value yaml_to_json(std::string_view text) {
+bj::value yaml_to_json(std::string_view text, LoadBudget& budget) {
+  const std::string input(text);
   std::vector<YAML::Node> documents;
   try {
-    documents = YAML::LoadAll(std::string(text));
+    check_yaml_node_count(input);
+    documents = YAML::LoadAll(input);
+  } catch (const YAML::DeepRecursion& e) {
+    fail_at(e.mark, nesting_too_deep_message());  // yaml-cpp's own guard, far below the stack's end
   } catch (const YAML::Exception& e) {
     fail_at(e.mark, e.msg);
   }
@@ -150,7 +205,7 @@ bj::value yaml_to_json(std::string_view text) {
             "expected one YAML document, found " + std::to_string(documents.size()));
   if (documents.empty() || documents.front().IsNull())
     throw StructuredTextError("empty YAML document");
-  return convert(documents.front());
+  return Converter(budget).convert(documents.front());
 }
 
 }  // namespace avenor::host::detail

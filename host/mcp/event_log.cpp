@@ -1,6 +1,5 @@
 #include "mcp/event_log.hpp"
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +12,7 @@
 
 #include "control/bounded_output.hpp"
 #include "mcp/tool_args.hpp"
+#include "util/read_file.hpp"
 #include "util/unique_fd.hpp"
 
 namespace avenor::host::mcp {
@@ -24,18 +24,24 @@ namespace {
 std::string errno_text(int err) { return std::error_code(err, std::generic_category()).message(); }
 
 // Calls `each` with every complete line of the log as it was when opened.
-// false when the log does not exist.
+// false when the log does not exist. A torn last line (a writer killed
+// mid-write, a full disk) is incomplete, not an error, whatever its length.
 bool for_each_line(const std::string& path, const std::function<void(std::string_view)>& each) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd) {
-    if (errno == ENOENT) return false;
-    throw ToolError("read event log " + path + ": " + errno_text(errno));
+  UniqueFd fd;
+  try {
+    fd = open_regular_file(path, Symlinks::refuse);
+  } catch (const FileReadError& e) {
+    if (e.missing()) return false;
+    if (e.code() == FileProblem::not_regular)
+      throw ToolError("event log " + path + " is not a regular file");
+    throw ToolError("read event log " + path + ": " + e.code().message());
   }
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
-    throw ToolError("event log " + path + " is not a regular file");
+  if (::fstat(fd.get(), &st) != 0)
+    throw ToolError("read event log " + path + ": " + errno_text(errno));
   off_t left = st.st_size;
   std::string pending;
+  bool oversize = false;  // the current line is over the limit: dropped, not held
   std::array<char, 64 * 1024> buf{};
   while (left > 0) {
     const ssize_t n =
@@ -48,16 +54,21 @@ bool for_each_line(const std::string& path, const std::function<void(std::string
     while (!chunk.empty()) {
       const auto nl = chunk.find('\n');
       const auto part = chunk.substr(0, nl);
-      if (pending.size() + part.size() > kMaxEventLine)
-        throw ToolError("event log " + path + " has a line over 1 MiB");
-      pending.append(part);
+      if (oversize || pending.size() + part.size() > kMaxEventLine) {
+        oversize = true;
+        pending.clear();
+      } else {
+        pending.append(part);
+      }
       if (nl == std::string_view::npos) break;
+      // Only a complete line can be judged too long.
+      if (oversize) throw ToolError("event log " + path + " has a line over 1 MiB");
       each(pending);
       pending.clear();
       chunk.remove_prefix(nl + 1);
     }
   }
-  // A last line still being written is not an event yet.
+  // A last line still being written (or torn) is not an event yet.
   return true;
 }
 

@@ -1,7 +1,8 @@
 // Reading a run's NDJSON event log for avenor_events and avenor_result
 // (control.md §11.3): regular files only, up to the size it had when the
-// read began (a log that keeps growing cannot keep the call going), lines
-// over 1 MiB fail the call, lines that are not JSON objects are skipped.
+// read began (a log that keeps growing cannot keep the call going), complete
+// lines over 1 MiB fail the call, lines that are not JSON objects are
+// skipped, and a torn last line (no '\n') is left out as incomplete.
 #pragma once
 
 #include <boost/json/array.hpp>

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "http_debug/debug_address.hpp"
+#include "util/accept_guard.hpp"
 #include "util/json_text.hpp"
 
 namespace avenor::host::mcp {
@@ -49,9 +50,8 @@ constexpr auto kWriteTimeout = std::chrono::seconds(30);
 // the refusal reaches the client instead of being reset away.
 constexpr auto kLingerTimeout = std::chrono::seconds(2);
 constexpr std::uint32_t kMaxHeaderBytes = 16 * 1024;
-// After an accept error such as EMFILE, wait before retrying so a full fd
-// table does not spin the loop.
-constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
+// Live connections beyond this get a 503 and are closed (issue 15).
+constexpr std::size_t kMaxConnections = 32;
 
 // MCP-Protocol-Version values a client may send (the versions initialize
 // negotiates, control.md §11).
@@ -238,9 +238,13 @@ class McpHttpConnection;
 
 struct McpHttpState {
   McpHttpState(const asio::any_io_executor& ex, MessageHandler h, std::string t)
-      : acceptor(ex), handler(std::move(h)), token(std::move(t)) {}
+      : acceptor(ex),
+        accept_guard(ex, "mcp http", kMaxConnections, &http_refusal),
+        handler(std::move(h)),
+        token(std::move(t)) {}
 
   tcp::acceptor acceptor;
+  AcceptGuard accept_guard;
   MessageHandler handler;
   std::string token;
   bool stopping = false;
@@ -554,11 +558,12 @@ asio::awaitable<void> accept_loop(std::shared_ptr<McpHttpState> state) {
         co_await state->acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
     if (state->stopping || ec == asio::error::operation_aborted) co_return;
     if (ec) {
-      spdlog::warn("mcp http: accept: {}", ec.message());
-      asio::steady_timer pause(state->acceptor.get_executor(), kAcceptRetryDelay);
-      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      // EMFILE and the like: shed the queue and back off instead of spinning.
+      co_await state->accept_guard.pause_after(ec, state->acceptor.native_handle());
+      if (state->stopping) co_return;
       continue;
     }
+    if (!state->accept_guard.admit(socket.native_handle(), state->connections.size())) continue;
     auto conn = std::make_shared<McpHttpConnection>(std::move(socket), state);
     asio::co_spawn(state->acceptor.get_executor(), conn->run(),
                    [](std::exception_ptr e) { log_failure("connection", e); });
@@ -606,6 +611,7 @@ void McpHttpServer::stop() {
   state_->stopping = true;
   boost::system::error_code ignored;
   state_->acceptor.close(ignored);
+  state_->accept_guard.cancel();
   // close() only cancels; completions run later, but walk a copy anyway.
   std::vector<McpHttpConnection*> live(state_->connections.begin(), state_->connections.end());
   for (auto* c : live) c->close();

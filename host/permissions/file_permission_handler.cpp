@@ -1,11 +1,8 @@
 #include "permissions/file_permission_handler.hpp"
 
-#include <unistd.h>
-
 #include <avenor/sdk/json.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <cerrno>
 #include <optional>
 #include <stdexcept>
 #include <system_error>
@@ -14,6 +11,7 @@
 #include "util/atomic_file.hpp"
 #include "util/json_text.hpp"
 #include "util/read_file.hpp"
+#include "util/replaceable_path.hpp"
 
 namespace avenor::host {
 namespace {
@@ -22,24 +20,19 @@ namespace asio = boost::asio;
 namespace bj = boost::json;
 using sdk::OptionKind;
 
-std::string errno_message(int err) {
-  return std::error_code(err, std::generic_category()).message();
-}
+// The response is written by whoever answers, so it is read as outside
+// input: regular files only (a FIFO or /dev/zero must not block or flood the
+// event loop) and no more than any valid answer could take.
+constexpr std::size_t kMaxResponseBytes = 1024 * 1024;
 
 // The whole file, or nullopt when it does not exist. Throws on other errors.
 std::optional<std::string> read_if_exists(const std::filesystem::path& path) {
   try {
-    return read_file(path);
-  } catch (const std::system_error& e) {
-    if (e.code() == std::errc::no_such_file_or_directory) return std::nullopt;
+    return read_regular_file(path, kMaxResponseBytes);
+  } catch (const FileReadError& e) {
+    if (e.missing()) return std::nullopt;
     throw std::runtime_error(std::string("read permission response: ") + e.what());
   }
-}
-
-// Deletes `path`; a missing file is fine. Returns the error text otherwise.
-std::optional<std::string> remove_file(const std::filesystem::path& path) {
-  if (::unlink(path.c_str()) == 0 || errno == ENOENT) return std::nullopt;
-  return "remove " + path.string() + ": " + errno_message(errno);
 }
 
 std::string json_quote(std::string_view s) { return bj::serialize(s); }
@@ -61,6 +54,7 @@ struct FilePermissionHandler::Request : std::enable_shared_from_this<Request> {
   std::function<void(FileAnswer)> done;
   std::function<void(std::string)> fail;
   bool finished = false;
+  bool published = false;  // <base>.req is ours to withdraw only once we wrote it
 
   void succeed(FileAnswer answer) {
     if (finished) return;
@@ -75,7 +69,9 @@ struct FilePermissionHandler::Request : std::enable_shared_from_this<Request> {
     finished = true;
     timer.cancel();
     // The request is void now; consumers must not answer it.
-    if (auto err = remove_file(req_path)) message += " (" + *err + ")";
+    if (published) {
+      if (auto err = remove_regular_file(req_path)) message += " (" + *err + ")";
+    }
     auto cb = std::move(fail);
     done = nullptr;
     if (cb) cb(std::move(message));
@@ -87,7 +83,7 @@ struct FilePermissionHandler::Request : std::enable_shared_from_this<Request> {
     timer.cancel();
     // Best effort: the turn is already over and nobody waits for a result;
     // a leftover .req is replaced by the next request or the pre-run cleanup.
-    (void)remove_file(req_path);
+    if (published) (void)remove_regular_file(req_path);
     done = nullptr;
     fail = nullptr;
   }
@@ -240,9 +236,10 @@ void FilePermissionHandler::begin(const bj::object& request_event,
   try {
     bj::object doc = request_document(request_event);
     request->options = doc.contains("options") ? doc.at("options") : bj::value();
-    if (auto err = remove_file(request->resp_path)) throw std::runtime_error(*err);
+    if (auto err = remove_regular_file(request->resp_path)) throw std::runtime_error(*err);
     write_file_atomically(request->req_path, to_pretty_json(doc) + "\n",
                           base_.filename().string() + ".req.", 0600);
+    request->published = true;
     // Only once the file exists: the printed command can be run at once.
     if (notices_) *notices_ << pending_permission_notice(doc, base_) << "\n" << std::flush;
   } catch (const std::exception& e) {

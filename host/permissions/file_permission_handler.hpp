@@ -41,9 +41,11 @@ class FilePermissionHandler {
   // 2-space indent, final \n, mode 0600), then polls. done(answer) or
   // fail(error message) is called exactly once, asynchronously (never from
   // inside begin). Throws nothing: a write failure is reported through fail.
-  // On any error and on timeout `<base>.req` is deleted; after an answer both
-  // files are kept. One request at a time: begin while another is pending
-  // fails the new one.
+  // On any error and on timeout the `<base>.req` it published is deleted;
+  // after an answer both files are kept. Only regular files are replaced or
+  // deleted, and the response is read only if it is a regular file of at
+  // most 1 MiB (a FIFO or /dev/zero there fails the request at once). One request at a time: begin
+  // while another is pending fails the new one.
   void begin(const boost::json::object& request_event, std::function<void(FileAnswer)> done,
              std::function<void(std::string)> fail);
 

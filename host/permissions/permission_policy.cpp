@@ -1,17 +1,11 @@
 #include "permissions/permission_policy.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <boost/json/serialize.hpp>
 #include <boost/json/stream_parser.hpp>
-#include <cerrno>
-#include <cstring>
 
-#include "util/unique_fd.hpp"
+#include "util/read_file.hpp"
 #include "util/utf8.hpp"
 
 namespace avenor::host {
@@ -144,8 +138,8 @@ PolicyRule parse_rule(const bj::value& v, const std::string& where) {
         rule.action == PolicyAction::allow ? sdk::OptionKind::allow : sdk::OptionKind::reject;
     for (const auto& k : rule.option_kinds) {
       if (class_of(k) != wanted)
-        throw PolicyError(where + ".option_kind: " + quoted(k) + " cannot be chosen by action " +
-                          std::string(to_string(rule.action)));
+        throw PolicyError(where + ".option_kind: " + quoted(std::string_view(k)) +
+                          " cannot be chosen by action " + std::string(to_string(rule.action)));
     }
   }
   return rule;
@@ -212,30 +206,14 @@ Choice choose_option(const PolicyRule* rule, PolicyAction action, const bj::arra
   return c;
 }
 
-std::string errno_text(int err) { return std::strerror(err); }
-
 // The policy file's bytes: a regular file of at most kMaxPolicyBytes, opened
 // without blocking so a FIFO or a device cannot hang the start.
 std::string read_policy_file(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
-  if (!fd) throw PolicyError("open " + path + ": " + errno_text(errno));
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) throw PolicyError("stat " + path + ": " + errno_text(errno));
-  if (!S_ISREG(st.st_mode)) throw PolicyError(path + " is not a regular file");
-  std::string data;
-  std::array<char, 8192> buf{};
-  for (;;) {
-    const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-    if (n == 0) break;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw PolicyError("read " + path + ": " + errno_text(errno));
-    }
-    data.append(buf.data(), static_cast<std::size_t>(n));
-    if (data.size() > kMaxPolicyBytes)
-      throw PolicyError(path + " is larger than " + std::to_string(kMaxPolicyBytes) + " bytes");
+  try {
+    return read_regular_file(path, kMaxPolicyBytes);
+  } catch (const FileReadError& e) {
+    throw PolicyError(e.what());
   }
-  return data;
 }
 
 }  // namespace

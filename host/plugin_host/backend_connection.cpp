@@ -5,6 +5,7 @@
 #include <avenor/sdk/host.hpp>
 #include <avenor/sdk/json.hpp>
 #include <boost/asio/post.hpp>
+#include <cstddef>
 #include <stdexcept>
 
 #include "plugin_host/launch_environment.hpp"
@@ -32,20 +33,29 @@ avenor_sink string_sink(std::string& s) { return avenor_sink{&s, &append_to_stri
 struct BackendConnection::HostApi {
   static BackendConnection& self(void* ctx) { return *static_cast<BackendConnection*>(ctx); }
 
+  // ABI 1.1: the event as JSON text, parsed here (leniently, like a frame).
   static void emit_event(void* ctx, avenor_str json_text) {
     auto& c = self(ctx);
-    boost::json::object event;
-    try {
-      auto v = sdk::json::parse(from_abi(json_text));
-      if (!v.is_object()) throw std::runtime_error("event is not a JSON object");
-      event = std::move(v.as_object());
-    } catch (const std::exception& e) {
-      spdlog::warn("plugin {} emitted an invalid event: {}", c.backend_.info.name, e.what());
+    if (auto event = c.parse_event(from_abi(json_text)))
+      c.queue_event(BackendEvent::from_object(std::move(*event)));
+  }
+  // ABI 1.2: the event serialised with the fields the host reads. Bytes that
+  // fail the host's checks are parsed and re-encoded instead.
+  static void emit_event_serialized(void* ctx, const avenor_event* e) {
+    auto& c = self(ctx);
+    if (e == nullptr || e->struct_size < offsetof(avenor_event, flags) + sizeof(e->flags)) {
+      spdlog::warn("plugin {} emitted a malformed event record", c.backend_.info.name);
       return;
     }
-    asio::post(c.io_, [&c, alive = c.alive_, event = std::move(event)]() mutable {
-      if (*alive && c.callbacks_.on_event) c.callbacks_.on_event(std::move(event));
-    });
+    const std::string_view body = from_abi(e->json);
+    if (!is_trusted_event_body(body)) {
+      if (auto event = c.parse_event(body))
+        c.queue_event(BackendEvent::from_object(std::move(*event)));
+      return;
+    }
+    c.queue_event(BackendEvent::from_serialized(body, from_abi(e->event), from_abi(e->session_id),
+                                                from_abi(e->text),
+                                                (e->flags & AVENOR_EVENT_USAGE) != 0));
   }
   static void write(void* ctx, avenor_str bytes) {
     auto& c = self(ctx);
@@ -102,6 +112,7 @@ struct BackendConnection::HostApi {
     if (c.child_) {
       c.child_->kill_now(reason);
     } else {
+      c.open_batch_.reset();  // events emitted before come first
       asio::post(c.io_, [&c, alive = c.alive_, reason] {
         if (*alive) c.deliver_closed(reason);
       });
@@ -124,6 +135,7 @@ BackendConnection::BackendConnection(asio::io_context& io, const BackendEntry& b
   api_.fatal = &HostApi::fatal;
   api_.call = &HostApi::call;
   api_.cancel_call = &HostApi::cancel_call;
+  api_.emit_event_serialized = &HostApi::emit_event_serialized;
 
   ServiceRouter::Output output;
   output.data = [this](std::uint64_t call, std::string data) {
@@ -171,7 +183,7 @@ void BackendConnection::launch() {
     throw MissingExecutable(program);
   ChildHandlers handlers;
   handlers.on_stdout = [this, alive = alive_](std::string_view bytes) {
-    if (*alive) deliver_bytes(std::string(bytes));
+    if (*alive) deliver_bytes(bytes);  // the plugin copies what it keeps
   };
   handlers.on_closed = [this, alive = alive_](std::string reason) {
     if (*alive) deliver_closed(std::move(reason));
@@ -187,7 +199,7 @@ bool BackendConnection::plugin_takes_service_results() const {
 
 pid_t BackendConnection::pid() const { return child_ ? child_->pid() : 0; }
 
-void BackendConnection::deliver_bytes(std::string bytes) {
+void BackendConnection::deliver_bytes(std::string_view bytes) {
   if (closed_) return;
   backend_.library->vtable().on_bytes(instance_, to_abi(bytes));
 }
@@ -196,6 +208,7 @@ void BackendConnection::deliver_closed(std::string reason) {
   if (closed_) return;
   closed_ = true;
   backend_.library->vtable().on_closed(instance_, to_abi(reason));
+  open_batch_.reset();  // events emitted before (even inside on_closed) come first
   // Anything the plugin did not finish cannot finish any more.
   auto pending = std::move(pending_);
   pending_.clear();
@@ -210,11 +223,42 @@ void BackendConnection::deliver_closed(std::string reason) {
   });
 }
 
+std::optional<boost::json::object> BackendConnection::parse_event(std::string_view text) {
+  boost::system::error_code ec;
+  boost::json::value v = event_parser_.parse(text, ec);
+  if (ec || !v.is_object()) {
+    spdlog::warn("plugin {} emitted an invalid event: {}", backend_.info.name,
+                 ec ? "invalid JSON: " + ec.message() : std::string("event is not a JSON object"));
+    return std::nullopt;
+  }
+  return std::move(v.get_object());
+}
+
+// Events emitted back to back travel in one posted batch (one handler, not
+// one per event). Anything else this connection posts closes the open batch
+// first, so events and operation results still arrive in emission order.
+void BackendConnection::queue_event(BackendEvent event) {
+  if (!open_batch_) {
+    open_batch_ = std::make_shared<std::vector<BackendEvent>>();
+    asio::post(io_, [this, alive = alive_, batch = open_batch_] {
+      if (!*alive) return;
+      if (open_batch_ == batch) open_batch_.reset();  // later events start a new batch
+      if (!callbacks_.on_event) return;
+      for (BackendEvent& e : *batch) {
+        if (!*alive) return;  // a handler may have destroyed the connection
+        callbacks_.on_event(std::move(e));
+      }
+    });
+  }
+  open_batch_->push_back(std::move(event));
+}
+
 void BackendConnection::finish_operation(std::uint64_t op, OperationResult result) {
   auto it = pending_.find(op);
   if (it == pending_.end()) return;
   auto done = std::move(it->second);
   pending_.erase(it);
+  open_batch_.reset();
   asio::post(io_, [alive = alive_, done = std::move(done), result = std::move(result)]() mutable {
     if (*alive) done(std::move(result));
   });

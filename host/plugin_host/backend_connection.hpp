@@ -7,14 +7,19 @@
 #include <avenor/abi/plugin_abi.h>
 
 #include <avenor/sdk/backend.hpp>
+#include <avenor/sdk/json.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
+#include "events/backend_event.hpp"
 #include "plugin_host/plugin_catalog.hpp"
 #include "process/child_process.hpp"
 #include "services/service_router.hpp"
@@ -34,7 +39,7 @@ class BackendConnection {
  public:
   using OperationCallback = std::function<void(OperationResult)>;
   struct Callbacks {
-    std::function<void(boost::json::object)> on_event;
+    std::function<void(BackendEvent)> on_event;
     std::function<void(std::string reason)> on_closed;  // the backend is gone
   };
 
@@ -68,7 +73,9 @@ class BackendConnection {
 
   void call_operation(PluginCall fn, const boost::json::object& params, OperationCallback done);
   void finish_operation(std::uint64_t op, OperationResult result);
-  void deliver_bytes(std::string bytes);
+  void deliver_bytes(std::string_view bytes);
+  std::optional<boost::json::object> parse_event(std::string_view text);
+  void queue_event(BackendEvent event);
   void deliver_closed(std::string reason);
   bool plugin_takes_service_results() const;
 
@@ -83,6 +90,10 @@ class BackendConnection {
   std::unique_ptr<ServiceRouter> services_;  // host services the plugin calls (ABI 1.1)
   std::uint64_t next_op_ = 1;
   std::string missing_executable_;
+  sdk::json::Parser event_parser_;  // ABI 1.1 events, and rejected serialised ones
+  // Events emitted since the last post of this connection, delivered by one
+  // posted handler (null: the next event starts a new batch).
+  std::shared_ptr<std::vector<BackendEvent>> open_batch_;
   bool closed_ = false;
   // Shared with posted handlers so they do nothing once this object is gone.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

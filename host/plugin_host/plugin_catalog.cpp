@@ -57,6 +57,10 @@ std::vector<fs::path> PluginCatalog::search_path() {
 }
 
 PluginCatalog PluginCatalog::discover(const std::vector<fs::path>& dirs) {
+  return discover(dirs, {});
+}
+
+PluginCatalog PluginCatalog::discover(const std::vector<fs::path>& dirs, std::string_view backend) {
   PluginCatalog catalog;
   std::set<std::string> plugin_names, backend_names;
   for (const auto& dir : dirs) {
@@ -72,6 +76,8 @@ PluginCatalog PluginCatalog::discover(const std::vector<fs::path>& dirs) {
       bool provides_new = false;
       for (const auto& b : lib->backends()) provides_new |= backend_names.insert(b.name).second;
       if (provides_new) catalog.plugins_.push_back(std::move(lib));
+      // Earlier plugins win, so nothing found later could change find(backend).
+      if (!backend.empty() && catalog.find(backend)) return catalog;
     }
   }
   return catalog;

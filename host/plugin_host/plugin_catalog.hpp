@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "plugin_host/plugin_library.hpp"
@@ -35,6 +36,14 @@ class PluginCatalog {
   // by an earlier folder is shadowed (the earlier one wins).
   static PluginCatalog discover(const std::vector<std::filesystem::path>& dirs);
   static PluginCatalog discover() { return discover(search_path()); }
+  // discover(), stopping at the plugin that provides `backend`: find(backend)
+  // gives the same answer, for a fraction of the start-up time (each plugin
+  // is a dlopen). Without such a plugin the catalog is complete.
+  static PluginCatalog discover(const std::vector<std::filesystem::path>& dirs,
+                                std::string_view backend);
+  static PluginCatalog discover_for(std::string_view backend) {
+    return discover(search_path(), backend);
+  }
 
   const std::vector<std::shared_ptr<PluginLibrary>>& plugins() const { return plugins_; }
   const std::vector<PluginLoadError>& errors() const { return errors_; }

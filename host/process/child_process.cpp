@@ -1,6 +1,7 @@
 #include "process/child_process.hpp"
 
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -18,6 +19,7 @@
 #include <optional>
 #include <utility>
 
+#include "process/group_guardian.hpp"
 #include "util/unique_fd.hpp"
 
 namespace avenor::host {
@@ -85,13 +87,19 @@ constexpr int kStageExec = 2;
 
 // Runs in the forked child: only async-signal-safe calls from here on.
 [[noreturn]] void exec_child(const char* path, char* const* argv, char* const* envp,
-                             const char* cwd, int in_fd, int out_fd, int err_fd, int report_fd) {
+                             const char* cwd, int in_fd, int out_fd, int err_fd, int report_fd,
+                             pid_t parent) {
   auto fail = [report_fd](int stage) {
     const ExecFailure f{stage, errno};
     [[maybe_unused]] ssize_t n = ::write(report_fd, &f, sizeof f);
     ::_exit(127);
   };
   if (::setpgid(0, 0) != 0) fail(kStageSetup);
+  // A backend that ignores stdin EOF must not outlive a SIGKILLed avenor.
+  // The signal follows the forking thread, which is the one event-loop
+  // thread that lives as long as avenor. It survives exec.
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(kStageSetup);
+  if (::getppid() != parent) ::_exit(127);  // avenor died before the prctl
   // The host ignores SIGPIPE and that disposition would survive exec.
   ::signal(SIGPIPE, SIG_DFL);
   sigset_t none;
@@ -176,7 +184,7 @@ struct ChildProcess::State : std::enable_shared_from_this<State> {
   asio::steady_timer term_timer;              // SIGTERM → SIGKILL escalation
   asio::steady_timer grace_timer;             // exit → pipe EOF wait
 
-  std::array<char, 16 * 1024> stdout_buf{};
+  std::array<char, 64 * 1024> stdout_buf{};  // a pipe's worth: one read per wakeup in a flood
   std::array<char, 16 * 1024> stderr_buf{};
   std::string stderr_ring;
   std::size_t line_bytes = 0;  // stdout bytes since the last '\n'
@@ -199,6 +207,9 @@ struct ChildProcess::State : std::enable_shared_from_this<State> {
   std::optional<std::string> kill_reason;
   std::vector<std::function<void()>> close_waiters;
   std::chrono::milliseconds eof_grace{0};
+  // Released once the child is reaped and reported, or on shutdown; until
+  // then the group id stays reserved for signal_group().
+  GroupGuardian guardian;
 
   void start() {
     read_stdout();
@@ -348,6 +359,7 @@ struct ChildProcess::State : std::enable_shared_from_this<State> {
     auto on_closed = std::move(handlers.on_closed);
     handlers = {};
     if (on_closed) on_closed(close_reason());
+    guardian.release();
     if (destroyed) return;
     auto waiters = std::move(close_waiters);
     close_waiters.clear();
@@ -450,6 +462,7 @@ struct ChildProcess::State : std::enable_shared_from_this<State> {
       reap_blocking(pid);
       reaped = true;
     }
+    guardian.release();
     boost::system::error_code ignored;
     close_pipes();
     exit_watch.close(ignored);
@@ -477,11 +490,12 @@ std::unique_ptr<ChildProcess> ChildProcess::spawn(asio::io_context& io, ChildSpe
   std::vector<char*> envp = c_strings(spec.env);
   const char* cwd = spec.cwd.empty() ? nullptr : spec.cwd.c_str();
 
+  const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) throw_errno(errno, what);
   if (pid == 0) {
     exec_child(path->c_str(), argv.data(), envp.data(), cwd, in.read.get(), out.write.get(),
-               err.write.get(), report.write.get());
+               err.write.get(), report.write.get(), parent);
   }
   // Also set the group from the parent so it exists before we ever signal
   // it; EACCES after the child's exec is harmless.
@@ -513,11 +527,14 @@ std::unique_ptr<ChildProcess> ChildProcess::spawn(asio::io_context& io, ChildSpe
     throw_errno(saved, what + ": pidfd_open");
   }
 
+  // The group's helpers die with avenor too (PDEATHSIG covers the child only).
+  GroupGuardian guardian = GroupGuardian::start(pid);
   try {
     auto state =
         std::make_shared<State>(io, pid, std::move(handlers), std::move(in.write),
                                 std::move(out.read), std::move(err.read), std::move(pidfd));
     state->eof_grace = spec.eof_grace;
+    state->guardian = std::move(guardian);
     state->start();
     return std::make_unique<ChildProcess>(Key{}, std::move(state));
   } catch (...) {

@@ -9,4 +9,15 @@ namespace avenor::host {
 // Throws std::system_error if sigaction fails.
 void ignore_sigpipe();
 
+// SIGINT, SIGTERM and SIGHUP, the signals that end a command.
+// main() blocks them as its first statement, so one that arrives while a
+// command is still setting up (before `run` has removed the previous
+// sentinel, for example) stays pending instead of killing avenor by its
+// default action. A command unblocks them once its handlers are installed
+// (an Asio signal_set); a command without handlers unblocks them at once.
+// A pending signal is delivered by the unblock call. Children never inherit
+// the blocked mask: ChildProcess and DetachedProcess reset it before exec.
+void block_termination_signals();
+void unblock_termination_signals();
+
 }  // namespace avenor::host

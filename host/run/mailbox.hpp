@@ -43,6 +43,8 @@ class Mailbox {
     co_return m;
   }
 
+  bool empty() const { return items_.empty(); }
+
   template <class Pred>
   void erase_if(Pred pred) {
     std::erase_if(items_, pred);

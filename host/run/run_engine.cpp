@@ -24,14 +24,6 @@ std::string_view event_type(const object& e) {
   return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view{};
 }
 
-// Chunk text as the host reads it: content.text, else delta.
-std::string chunk_text(const object& e) {
-  if (const auto* c = json::find_object(e, "content")) {
-    if (auto t = json::find_string(*c, "text"); t && !t->empty()) return *t;
-  }
-  return json::string_or(e, "delta");
-}
-
 // A start that failed on a program missing from PATH says which and what to
 // do; the plugin's own text may only carry a bare ENOENT.
 std::string start_failure(const BackendConnection& conn, const std::string& backend,
@@ -67,6 +59,10 @@ RunEngine::RunEngine(asio::io_context& io, RunSetup setup, EventPipeline& events
     file_handler_ =
         std::make_unique<FilePermissionHandler>(io.get_executor(), *setup_.permission_base);
   if (file_handler_) file_handler_->set_notices(&err_);  // a waiting run says so (new)
+  // Backend events are logged in batches flushed when the loop turns to
+  // other work (EventPipeline).
+  events_.set_executor(io.get_executor());
+  events_.set_busy_check([this] { return !mailbox_.empty(); });
   if (control_) {
     control_->attach(this);
     control_->set_publisher([this](object e) { return events_.write(std::move(e)); });
@@ -78,6 +74,7 @@ RunEngine::RunEngine(asio::io_context& io, RunSetup setup, EventPipeline& events
 }
 
 RunEngine::~RunEngine() {
+  events_.set_busy_check({});
   if (control_) {
     control_->attach(nullptr);
     control_->set_publisher({});
@@ -116,6 +113,17 @@ void RunEngine::write(object event) {
     const std::string type(event_type(event));
     events_.write(std::move(event));
     log_ending_.observe(type);
+  } catch (const std::exception& e) {
+    write_failed_ = true;
+    err_ << "avenor: write event: " << e.what() << "\n";
+  }
+}
+
+void RunEngine::write(BackendEvent& event) {
+  if (write_failed_) return;
+  try {
+    events_.write(event);
+    log_ending_.observe(event.type());
   } catch (const std::exception& e) {
     write_failed_ = true;
     err_ << "avenor: write event: " << e.what() << "\n";
@@ -248,7 +256,7 @@ asio::awaitable<RunOutcome> RunEngine::run_attempt(int attempt, const std::strin
   std::string create_error;
   try {
     BackendConnection::Callbacks callbacks;
-    callbacks.on_event = [this, gen](object e) {
+    callbacks.on_event = [this, gen](BackendEvent e) {
       mailbox_.push(BackendEventMessage{gen, std::move(e)});
     };
     callbacks.on_closed = [this, gen](std::string reason) {
@@ -305,10 +313,11 @@ asio::awaitable<RunOutcome> RunEngine::run_attempt(int attempt, const std::strin
       break;
     }
     if (auto* ev = std::get_if<BackendEventMessage>(&msg); ev && ev->generation == gen) {
-      if (event_type(ev->event) == "session.start") {
-        if (auto id = json::string_or(ev->event, "conversation_id"); !id.empty()) reported_id = id;
+      if (ev->event.type() == "session.start") {
+        if (auto id = json::string_or(ev->event.object(), "conversation_id"); !id.empty())
+          reported_id = id;
       }
-      write(std::move(ev->event));  // before the session exists there is no turn to attach it to
+      write(ev->event);  // before the session exists there is no turn to attach it to
     }
   }
   // The id the start returned is the attempt's, unless it only stands in for
@@ -504,8 +513,8 @@ asio::awaitable<RunEngine::TurnResult> RunEngine::cancel_and_end(BackendConnecti
       // Events keep flowing while the backend winds down; permission
       // requests are recorded but nobody answers them any more.
       if (ev->generation != gen) continue;
-      if (event_type(ev->event) == "permission.request") {
-        ev->event["resolver"] = "none";
+      if (ev->event.type() == "permission.request") {
+        ev->event.object()["resolver"] = "none";
         write(ev->event);
       } else {
         handle_backend_event(turn, std::move(ev->event));
@@ -554,14 +563,21 @@ asio::awaitable<RunEngine::TurnResult> RunEngine::cancel_and_end(BackendConnecti
   co_return TurnResult{exit_code_for_stop_reason(reason), reason, true};
 }
 
-void RunEngine::handle_backend_event(Turn& turn, object event) {
-  const std::string type(event_type(event));
-  if (const auto* usage = event.if_contains("usage"); usage && usage->is_object())
-    turn.usage = *usage;
+void RunEngine::handle_backend_event(Turn& turn, BackendEvent event) {
+  // A view into `event`, valid while it lives (its fields never change).
+  const std::string_view type = event.type();
+  // The host reads these events' fields; any other event (chunks, tool
+  // updates, plans: the bulk of a turn) stays in its serialised form.
+  const bool read_fields = event.has_usage() || StatusTracker::needs_fields(type) ||
+                           type == "session.start" || type == "session.end";
+  if (event.has_usage()) {
+    if (const auto* usage = event.object().if_contains("usage"); usage && usage->is_object())
+      turn.usage = *usage;
+  }
 
   bool marker_written = false;
   if (type == "agent.message_chunk" || type == "agent.thought_chunk") {
-    std::string text = chunk_text(event);
+    const std::string_view text = event.text();
     if (!text.empty()) {
       if (type == "agent.message_chunk") turn.output += text;
       if (auto found = markers_.add_text(text).status) {
@@ -572,17 +588,17 @@ void RunEngine::handle_backend_event(Turn& turn, object event) {
     }
   }
   if (!marker_written) {
-    if (auto c = status_.observe(event))
+    if (auto c = status_.observe(type, read_fields ? &event.object() : nullptr))
       write_status(c->phase, c->label, "avenor", turn.session_id);
   }
   if (type == "permission.request") {
-    begin_permission(turn, event);
+    begin_permission(turn, event.object());
     return;
   }
   if (type == "session.start" && !turn.stop_now) {
-    if (!adopt_session(turn, json::string_or(event, "conversation_id"))) {
-      const std::string id = json::string_or(event, "conversation_id");
-      write(std::move(event));
+    const std::string id = json::string_or(event.object(), "conversation_id");
+    if (!adopt_session(turn, id)) {
+      write(event);
       err_ << "avenor: " << conflict_message(id) << "\n";
       write_error("session", conflict_message(id), id);
       turn.stop_now = "session_id_conflict";  // the provider is cancelled, never retried
@@ -590,12 +606,12 @@ void RunEngine::handle_backend_event(Turn& turn, object event) {
     }
   }
   if (type == "session.end") {
-    turn.stop_reason = json::string_or(event, "stop_reason");
-    if (!event.contains("final_output") && !turn.output.empty())
-      event["final_output"] = turn.output;
+    object& end = event.object();
+    turn.stop_reason = json::string_or(end, "stop_reason");
+    if (!end.contains("final_output") && !turn.output.empty()) end["final_output"] = turn.output;
     turn.end_written = true;
   }
-  write(std::move(event));
+  write(event);
 }
 
 }  // namespace avenor::host

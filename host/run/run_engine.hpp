@@ -144,7 +144,7 @@ class RunEngine : public RunCommands {
   RunOutcome session_conflict(const std::string& session_id);
 
   // Turn helpers.
-  void handle_backend_event(Turn& turn, boost::json::object event);
+  void handle_backend_event(Turn& turn, BackendEvent event);
   void begin_permission(Turn& turn, const boost::json::object& request);
   // The control claim ended unanswered: file handler, else nobody.
   void end_claim(const std::string& request_id);
@@ -160,6 +160,7 @@ class RunEngine : public RunCommands {
   void write_error(const std::string& source, const std::string& message,
                    const std::string& session_id);
   void write(boost::json::object event);
+  void write(BackendEvent& event);  // the serialised fast path when it can
   // The synthetic session.end of a turn, an attempt or a run avenor ended
   // itself (new, run_end.cpp): every ended attempt leaves exactly one.
   void write_turn_end(Turn& turn, std::string_view stop_reason, const std::string& error);

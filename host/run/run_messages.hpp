@@ -8,6 +8,7 @@
 #include <string>
 #include <variant>
 
+#include "events/backend_event.hpp"
 #include "permissions/file_permission_handler.hpp"
 #include "plugin_host/backend_connection.hpp"
 
@@ -27,7 +28,7 @@ inline constexpr int kTimerKinds = 5;
 
 struct BackendEventMessage {
   unsigned generation;
-  boost::json::object event;
+  BackendEvent event;
 };
 struct OperationDoneMessage {
   unsigned generation;

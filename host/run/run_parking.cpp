@@ -88,9 +88,8 @@ asio::awaitable<RunEngine::Parked> RunEngine::park(const std::string& session_id
       // Late news of the finished turn is logged as it comes; there is no
       // turn to resolve a permission request, so nobody answers it.
       if (ev->generation != gen) continue;
-      if (json::string_or(ev->event, "event") == "permission.request")
-        ev->event["resolver"] = "none";
-      write(std::move(ev->event));
+      if (ev->event.type() == "permission.request") ev->event.object()["resolver"] = "none";
+      write(ev->event);
     }
     // PromptQueuedMessage, TurnInterruptMessage, InterruptMessage: the loop
     // head acts on what they changed.

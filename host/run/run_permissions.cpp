@@ -83,7 +83,7 @@ void RunEngine::begin_permission(Turn& turn, const object& request) {
   // has linked (control.md §10.10): a fast backend's first request must not
   // race the link. The supervisor sees it in the replay and claims or releases.
   const bool awaiting_supervisor =
-      control_ && !o.runtime_id.empty() && !o.control_socket.empty() && !control_->ever_connected();
+      control_ && !o.runtime_id.empty() && !o.control_socket.empty() && !control_->ever_linked();
   const bool reserve = control_ && (control_->clients() > 0 || awaiting_supervisor);
   std::string resolver = policy                            ? "policy"
                          : (o.auto_approve && !needs_user) ? "automatic"

@@ -1,11 +1,7 @@
 #include "run/sentinel.hpp"
 
-#include <unistd.h>
-
-#include <cerrno>
-#include <system_error>
-
 #include "util/atomic_file.hpp"
+#include "util/replaceable_path.hpp"
 
 namespace avenor::host {
 namespace {
@@ -104,13 +100,19 @@ std::filesystem::path derive_permission_base(const std::filesystem::path& sentin
   return std::filesystem::path(s + ".perm");
 }
 
+std::optional<std::string> sentinel_path_problem(const std::filesystem::path& sentinel) {
+  if (sentinel.empty()) return std::nullopt;
+  if (auto refusal = replace_refusal(sentinel)) return "--sentinel-file: " + *refusal;
+  return std::nullopt;
+}
+
 void cleanup_run_files(const std::filesystem::path& sentinel,
                        const std::filesystem::path& perm_base, std::ostream& err) {
+  // Only regular files go: a FIFO or directory at one of these paths is
+  // someone else's and stays (the file handler refuses it when it needs it).
   auto remove = [&err](const std::filesystem::path& p) {
     if (p.empty()) return;
-    if (::unlink(p.c_str()) == 0 || errno == ENOENT) return;
-    const std::error_code ec(errno, std::generic_category());
-    err << "avenor: cleanup " << p.string() << ": " << ec.message() << "\n";
+    if (auto problem = remove_regular_file(p)) err << "avenor: cleanup: " << *problem << "\n";
   };
   remove(sentinel);
   if (!perm_base.empty()) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -38,10 +39,17 @@ bool write_sentinel(const std::filesystem::path& path, const SentinelInfo& info,
 // (`x` → `x.perm`, `a.done.done` → `a.done.perm`).
 std::filesystem::path derive_permission_base(const std::filesystem::path& sentinel);
 
+// Why no sentinel can be written at `sentinel`: it exists and is not a
+// regular file (a FIFO, directory, device, socket or symlink is someone
+// else's), "--sentinel-file: refusing to replace <path>: not a regular file".
+// nullopt when it is absent, a regular file or empty (no sentinel).
+std::optional<std::string> sentinel_path_problem(const std::filesystem::path& sentinel);
+
 // Pre-run/pre-retry cleanup: removes the sentinel, `<perm_base>.req` and
-// `<perm_base>.req.response` (empty paths are skipped). Missing files are
-// fine; other errors print "avenor: cleanup <path>: <err>" and the rest
-// continues.
+// `<perm_base>.req.response` (empty paths are skipped) when they are regular
+// files. Missing files are fine; anything else is left in place and reported
+// ("avenor: cleanup: refusing to remove <path>: not a regular file", or
+// "avenor: cleanup: remove <path>: <err>") and the rest continues.
 void cleanup_run_files(const std::filesystem::path& sentinel,
                        const std::filesystem::path& perm_base, std::ostream& err);
 

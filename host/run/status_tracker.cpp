@@ -18,6 +18,13 @@ std::optional<StatusChange> StatusTracker::move_to(std::string phase, std::strin
 std::optional<StatusChange> StatusTracker::observe(const boost::json::object& event) {
   std::string_view type;
   if (auto* e = event.if_contains("event"); e && e->is_string()) type = e->get_string();
+  return observe(type, &event);
+}
+
+std::optional<StatusChange> StatusTracker::observe(std::string_view type,
+                                                   const boost::json::object* fields) {
+  static const boost::json::object kNone;
+  const boost::json::object& event = fields != nullptr ? *fields : kNone;
   if (type == "agent.thought_chunk") {
     if (phase_ == "thinking" || phase_ == "waiting" || phase_ == "done") return std::nullopt;
     return move_to("thinking", "", false);

@@ -18,6 +18,13 @@ class StatusTracker {
  public:
   // The change `event` causes, if any (nullopt when the phase and label stay).
   std::optional<StatusChange> observe(const boost::json::object& event);
+  // The same by type; `event` may be null unless needs_fields(type) (the
+  // serialised fast path has no object for a chunk).
+  std::optional<StatusChange> observe(std::string_view type, const boost::json::object* event);
+  // Whether observe() reads more of an event of `type` than its type.
+  static bool needs_fields(std::string_view type) {
+    return type == "tool.call" || type == "permission.request";
+  }
   // A permission was answered: back to working, keeping only a marker label.
   std::optional<StatusChange> permission_resolved();
   // A status marker from the agent sets the state directly.

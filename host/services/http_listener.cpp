@@ -20,6 +20,7 @@
 #include <stdexcept>
 
 #include "services/http_headers.hpp"
+#include "util/accept_guard.hpp"
 #include "util/utf8.hpp"
 
 namespace avenor::host {
@@ -53,10 +54,18 @@ asio::ip::address loopback_address(const std::string& host) {
 }
 
 struct ListenerState {
+  // Live connections beyond this get a 503 and are closed (issue 15).
+  static constexpr std::size_t kMaxConnections = 64;
+
   ListenerState(asio::io_context& io, HttpListenerRegistry& r, CallSink s, std::uint64_t id)
-      : acceptor(io), registry(r), sink(std::move(s)), call_id(id) {}
+      : acceptor(io),
+        accept_guard(io.get_executor(), "http.listen", kMaxConnections, &http_refusal),
+        registry(r),
+        sink(std::move(s)),
+        call_id(id) {}
 
   tcp::acceptor acceptor;
+  AcceptGuard accept_guard;
   HttpListenerRegistry& registry;
   CallSink sink;
   std::uint64_t call_id;
@@ -77,6 +86,7 @@ struct ListenerState {
   void stop() {
     boost::system::error_code ignored;
     acceptor.close(ignored);
+    accept_guard.cancel();
     for (const auto& c : connections) c->close();
     connections.clear();
     for (const auto& [id, timer] : waiting) {
@@ -165,10 +175,18 @@ asio::awaitable<void> accept_loop(std::shared_ptr<ListenerState> s) {
   for (;;) {
     boost::system::error_code ec;
     tcp::socket socket = co_await s->acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
-    if (ec) {
-      if (!s->ended) s->end(s->quiet ? 0 : AVENOR_FAILURE_ERROR, "accept failed: " + ec.message());
+    if (s->ended) co_return;
+    if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) {
+      s->end(s->quiet ? 0 : AVENOR_FAILURE_ERROR, "accept failed: " + ec.message());
       co_return;
     }
+    if (ec) {
+      // EMFILE and the like are passing: shed the queue and back off, the
+      // listener stays up.
+      co_await s->accept_guard.pause_after(ec, s->acceptor.native_handle());
+      continue;
+    }
+    if (!s->accept_guard.admit(socket.native_handle(), s->connections.size())) continue;
     auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
     s->connections.insert(stream);
     asio::co_spawn(s->acceptor.get_executor(), serve(s, stream), &log_listener_failure);

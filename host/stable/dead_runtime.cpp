@@ -57,12 +57,20 @@ object append_dead_runtime_event(const std::filesystem::path& log, object event,
   if (log.empty()) return event;
   std::string line = to_compact_json(event);
   line.push_back('\n');
-  UniqueFd fd(::open(log.c_str(),
-                     O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW, 0644));
+  // O_RDWR rather than O_WRONLY: the last byte is read back below.
+  UniqueFd fd(
+      ::open(log.c_str(), O_RDWR | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW, 0644));
   struct stat st {};
   if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
     err << "avenor stable: append to " << log.string() << ": not a writable regular file\n";
     return event;
+  }
+  // A runtime killed mid-write (or a full disk) leaves a torn last line;
+  // appending to it would glue this event onto it and lose both. End it
+  // first, in the same write(2).
+  if (st.st_size > 0) {
+    char last = '\n';
+    if (::pread(fd.get(), &last, 1, st.st_size - 1) == 1 && last != '\n') line.insert(0, 1, '\n');
   }
   try {
     write_all(fd.get(), line, "append to " + log.string());

@@ -17,11 +17,13 @@ struct LogTail {
 };
 
 // Reads the end of an NDJSON log (regular files only, never blocking on a
-// FIFO; at most the last 8 MiB).
+// FIFO; at most the last 8 MiB). A torn last line is skipped as incomplete.
 LogTail read_log_tail(const std::filesystem::path& log);
 
 // Stamps `event` (ts, seq, run_id, run_label, runtime_id) and appends it as
-// one line with one write(2). Returns the stamped event; a write failure is
+// one line with one write(2); a torn last line in the log (no final '\n') is
+// ended first, in the same write, so the event is a line of its own. Returns
+// the stamped event; a write failure is
 // reported to `err` (the event is still returned for subscribers).
 boost::json::object append_dead_runtime_event(const std::filesystem::path& log,
                                               boost::json::object event, std::int64_t seq,

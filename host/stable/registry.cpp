@@ -1,20 +1,16 @@
 #include "stable/registry.hpp"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <boost/json.hpp>
-#include <cerrno>
 #include <charconv>
-#include <cstring>
 #include <set>
 #include <system_error>
 
 #include "util/atomic_file.hpp"
 #include "util/json_text.hpp"
-#include "util/unique_fd.hpp"
+#include "util/read_file.hpp"
 
 namespace avenor::host {
 
@@ -43,34 +39,19 @@ std::int64_t runtime_number(std::string_view id) {
 
 // The file's bytes, or a reason it cannot be a registry. nullopt when absent.
 std::optional<std::string> read_registry_bytes(const std::filesystem::path& file) {
-  // O_NONBLOCK: opening a FIFO must not wait for a writer. O_NOFOLLOW: the
-  // registry is always a file we wrote, never a link to somewhere else.
-  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd) {
-    const int err = errno;
-    if (err == ENOENT) return std::nullopt;
-    if (err == ELOOP) throw Malformed{"is a symbolic link"};
-    throw Malformed{std::string("open: ") + std::strerror(err)};
-  }
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) throw Malformed{std::string("stat: ") + std::strerror(errno)};
-  if (!S_ISREG(st.st_mode)) throw Malformed{"not a regular file"};
-  if (static_cast<std::uint64_t>(st.st_size) > kMaxRegistryBytes)
-    throw Malformed{"larger than 16 MiB"};
-  std::string data;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw Malformed{std::string("read: ") + std::strerror(errno)};
+  try {
+    // The registry is always a file we wrote, never a link to somewhere else.
+    return read_regular_file(file, kMaxRegistryBytes, Symlinks::refuse);
+  } catch (const FileReadError& e) {
+    if (e.missing()) return std::nullopt;
+    if (e.code() == FileProblem::too_large) throw Malformed{"larger than 16 MiB"};
+    if (e.code() == FileProblem::not_regular) {
+      struct stat st {};
+      const bool link = ::lstat(file.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
+      throw Malformed{link ? "is a symbolic link" : "not a regular file"};
     }
-    if (n == 0) break;
-    data.append(buf, static_cast<std::size_t>(n));
-    // It may have grown since fstat.
-    if (data.size() > kMaxRegistryBytes) throw Malformed{"larger than 16 MiB"};
+    throw Malformed{e.what()};
   }
-  return data;
 }
 
 const json::value* member(const json::object& o, std::string_view key) {

@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "util/atomic_file.hpp"
+#include "util/replaceable_path.hpp"
 #include "util/sha256.hpp"
 #include "util/unique_fd.hpp"
 
@@ -123,9 +124,7 @@ bool write_tombstone(const fs::path& socket_path, std::string_view reason, std::
 }
 
 void remove_tombstone(const fs::path& socket_path) {
-  const fs::path path = tombstone_path(socket_path);
-  struct stat st {};
-  if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) ::unlink(path.c_str());
+  (void)remove_regular_file(tombstone_path(socket_path));
 }
 
 }  // namespace avenor::host

@@ -8,6 +8,7 @@
 #include "stable/dead_runtime.hpp"
 #include "stable/supervisor.hpp"
 #include "util/duration.hpp"
+#include "util/replaceable_path.hpp"
 
 namespace avenor::host {
 
@@ -179,8 +180,8 @@ asio::awaitable<void> Supervisor::shutdown(bool kill, std::string reason) {
   }
   // Killed runtimes are recorded as dead ones (§10.12) once their exit is seen.
   co_await wait_all(std::chrono::steady_clock::now() + std::chrono::seconds(10));
-  std::error_code ec;
-  fs::remove(options_.state_dir / "registry.json", ec);
+  // Only the regular file we wrote; whatever else sits there stays.
+  (void)remove_regular_file(options_.state_dir / "registry.json");
   shutdown_done_ = true;
   slots_.notify();
 }

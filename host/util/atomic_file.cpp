@@ -10,6 +10,8 @@
 #include <system_error>
 #include <vector>
 
+#include "util/read_file.hpp"
+
 namespace avenor::host {
 namespace {
 
@@ -58,6 +60,12 @@ void TempFile::write_and_close(std::string_view content) {
 }
 
 void TempFile::rename_to(const std::filesystem::path& target) {
+  // Only a regular file may be replaced: a FIFO, directory, device or link
+  // at the target is someone else's. lstat and rename cannot be one atomic
+  // step; what appears in between is the doing of whoever swapped it in.
+  struct stat st {};
+  if (::lstat(target.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+    throw std::system_error(FileProblem::not_regular, "refusing to replace " + target.string());
   if (::rename(path_.c_str(), target.c_str()) != 0)
     throw_errno(errno, "rename " + path_.string() + " " + target.string());
   published_ = true;

@@ -37,6 +37,9 @@ class TempFile {
   // Writes everything (retrying partial writes and EINTR), fsyncs, closes.
   void write_and_close(std::string_view content);
   // Atomically replaces `target` with this file; the temp name is gone after.
+  // A target that exists and is not a regular file (FIFO, directory, device,
+  // socket, symlink) is refused: std::system_error(FileProblem::not_regular),
+  // what() "refusing to replace <target>: not a regular file".
   void rename_to(const std::filesystem::path& target);
   // Hard-links this file as `target`; fails with EEXIST when `target`
   // exists, which makes it a no-clobber publish (events.md §7.6, D7). The temp
@@ -53,7 +56,8 @@ class TempFile {
 
 // Writes `content` to `target` via a `<temp_prefix>XXXXXX.tmp` file in the
 // target's directory (write, fsync, close, rename). The temp file is removed on
-// any failure. Throws std::system_error.
+// any failure; a target that is not a regular file is never replaced (see
+// rename_to). Throws std::system_error.
 void write_file_atomically(const std::filesystem::path& target, std::string_view content,
                            std::string_view temp_prefix, mode_t mode);
 

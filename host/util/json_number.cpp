@@ -1,6 +1,7 @@
 #include "util/json_number.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 namespace avenor::host {
@@ -14,6 +15,7 @@ std::optional<std::int64_t> json_int64(const boost::json::value* v) {
   }
   if (v->is_double()) {
     const double d = v->get_double();
+    if (std::isnan(d)) return std::nullopt;  // casting NaN would be UB
     if (d >= 9.2e18) return std::numeric_limits<std::int64_t>::max();
     if (d <= -9.2e18) return std::numeric_limits<std::int64_t>::min();
     return static_cast<std::int64_t>(d);

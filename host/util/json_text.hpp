@@ -1,7 +1,9 @@
 // JSON text output matching Go's encoding/json, so files and logs written by
 // avenor look the same as the Go implementation's: numbers in Go's shortest
 // form (1.5, 1e-7, 1e+21; integral values without a decimal point) rather
-// than Boost's "1.5E0", and MarshalIndent's layout for pretty output.
+// than Boost's "1.5E0", and MarshalIndent's layout for pretty output. The
+// output is valid UTF-8 whatever the value holds (bad bytes become U+FFFD,
+// non-finite numbers null): the encoder is sdk/json_text.hpp.
 #pragma once
 
 #include <boost/json.hpp>

@@ -4,16 +4,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <array>
 #include <cerrno>
 #include <charconv>
 #include <system_error>
 
 #include "util/atomic_file.hpp"
+#include "util/read_file.hpp"
+#include "util/replaceable_path.hpp"
 #include "util/unique_fd.hpp"
 
 namespace avenor::host::watch {
 namespace {
+
+// A cursor is one decimal int64 and a newline; anything much longer is not one.
+constexpr std::size_t kMaxCursorBytes = 4096;
 
 std::string errno_text(int error) {
   return std::error_code(error, std::generic_category()).message();
@@ -75,21 +79,15 @@ CursorRead parse_cursor(std::string_view content, const std::filesystem::path& p
 }
 
 CursorRead read_cursor(const std::filesystem::path& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) {
-    if (errno == ENOENT) return CursorRead{};
-    return CursorRead{0, "read cursor file " + path.string() + ": " + errno_text(errno)};
-  }
   std::string content;
-  std::array<char, 4096> buf{};
-  while (true) {
-    const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-    if (n == 0) break;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return CursorRead{0, "read cursor file " + path.string() + ": " + errno_text(errno)};
-    }
-    content.append(buf.data(), static_cast<std::size_t>(n));
+  try {
+    // A FIFO or device given as the cursor must not hang watch or feed it
+    // without end; a real cursor is one short line. A link is refused here
+    // already, as write_cursor would refuse to replace it at the end.
+    content = read_regular_file(path, kMaxCursorBytes, Symlinks::refuse);
+  } catch (const FileReadError& e) {
+    if (e.missing()) return CursorRead{};
+    return CursorRead{0, "read cursor file " + path.string() + ": " + e.code().message()};
   }
   return parse_cursor(content, path);
 }
@@ -104,10 +102,24 @@ std::string check_cursor_against_log(std::int64_t offset, std::int64_t log_size,
 }
 
 std::string write_cursor(const std::filesystem::path& path, std::int64_t offset) {
+  // Only a regular file is replaced (a FIFO or link at the path is not ours).
+  if (auto refusal = replace_refusal(path)) return "write cursor: " + *refusal;
   const std::string tmp = path.string() + ".tmp";
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!fd) return "write cursor tmp " + tmp + ": " + errno_text(errno);
+  // `<path>.tmp` is the documented temp name, so a regular file there is a
+  // leftover of ours and is reused; anything else is left alone. No O_TRUNC
+  // before that check, and O_NONBLOCK so a FIFO cannot block the open.
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644));
+  if (!fd) {
+    // ELOOP: a link; ENXIO: a FIFO nobody reads.
+    if (errno == ELOOP || errno == ENXIO) return "write cursor tmp " + tmp + ": not a regular file";
+    return "write cursor tmp " + tmp + ": " + errno_text(errno);
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return "write cursor tmp " + tmp + ": " + errno_text(errno);
+  if (!S_ISREG(st.st_mode)) return "write cursor tmp " + tmp + ": not a regular file";
   try {
+    if (::ftruncate(fd.get(), 0) != 0)
+      throw std::system_error(errno, std::generic_category(), "write cursor tmp " + tmp);
     // Exactly 0644 whatever the umask or the mode of a stale temp file.
     if (::fchmod(fd.get(), 0644) != 0)
       throw std::system_error(errno, std::generic_category(), "chmod " + tmp);
@@ -116,12 +128,12 @@ std::string write_cursor(const std::filesystem::path& path, std::int64_t offset)
       throw std::system_error(errno, std::generic_category(), "close " + tmp);
   } catch (const std::system_error& e) {
     fd.reset();
-    ::unlink(tmp.c_str());
+    (void)remove_regular_file(tmp);
     return e.what();
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     const int error = errno;
-    ::unlink(tmp.c_str());
+    (void)remove_regular_file(tmp);
     return "rename cursor " + tmp + " -> " + path.string() + ": " + errno_text(error);
   }
   return "";

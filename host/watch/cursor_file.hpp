@@ -15,7 +15,9 @@ struct CursorRead {
 };
 
 // Reads the saved offset; a missing file means 0. Trailing '\n' are
-// stripped and the rest must be a base-10 int64 that is not negative.
+// stripped and the rest must be a base-10 int64 that is not negative. Only a
+// regular file (not a link) of at most 4 KiB is read: "read cursor file
+// <path>: not a regular file" / ": file too large".
 CursorRead read_cursor(const std::filesystem::path& path);
 
 // Parses cursor file content (what read_cursor does after reading).
@@ -29,7 +31,8 @@ std::string check_cursor_against_log(std::int64_t offset, std::int64_t log_size,
                                      const std::filesystem::path& cursor_path);
 
 // Writes "<offset>\n" to `<path>.tmp` (mode 0644) and renames it over
-// `path`; the temp file is removed on failure. No fsync: the cursor is a
+// `path`; the temp file is removed on failure. Neither `path` nor the temp
+// name is touched when it is something other than a regular file. No fsync: the cursor is a
 // resumption hint, not data. Returns "" or the diagnostic.
 std::string write_cursor(const std::filesystem::path& path, std::int64_t offset);
 

@@ -3,7 +3,9 @@
 #include <boost/json.hpp>
 
 #include "util/json_text.hpp"
+#include "util/utf8.hpp"
 #include "watch/classifier.hpp"
+#include "watch/line_reader.hpp"
 #include "watch/plain_formatter.hpp"
 #include "watch/text_clean.hpp"
 
@@ -55,30 +57,48 @@ LineProcessor::Handled LineProcessor::handle(std::string_view line) {
     // Plain output needs an event object; any other JSON value is not one.
     report_malformed("not a JSON object");
   } else if (accumulate_) {
-    for (const std::string& out_line : accumulator_.process(*object)) out_.write_line(out_line);
+    for (const std::string& out_line : accumulator_.process(*object))
+      out_.write_line(terminal_safe(out_line));
   } else if (auto out_line = format_plain_line(*object, options_.classify)) {
-    out_.write_line(*out_line);
+    out_.write_line(terminal_safe(*out_line));
   }
   handled.event = object;
   return handled;
 }
 
+LineProcessor::Handled LineProcessor::handle_oversize(std::size_t bytes) {
+  current_ = nullptr;
+  ++line_number_;
+  report_malformed("line of " + std::to_string(bytes) + " bytes exceeds the " +
+                   std::to_string(LineReader::kMaxLineBytes >> 20) + " MiB limit; skipped");
+  return Handled{true, nullptr};
+}
+
 void LineProcessor::write_json(std::string_view line, bj::object* object) {
+  // The parser lets invalid UTF-8 inside strings pass (as Go's decoder
+  // does); what is written out must still be valid, so such bytes become
+  // U+FFFD. Valid lines go out byte for byte, '\n' included.
+  auto write_valid = [this](std::string_view text) {
+    if (is_valid_utf8(text)) {
+      out_.write(text);
+    } else {
+      out_.write(valid_utf8(text));
+    }
+  };
   if (!options_.classify || object == nullptr) {
-    // Byte for byte as read, '\n' included.
-    out_.write(line);
+    write_valid(line);
     return;
   }
   (*object)["classify"] = classify(*object);
   std::string encoded;
   append_compact_json(encoded, *object);
   encoded += '\n';
-  out_.write(encoded);
+  write_valid(encoded);
 }
 
 void LineProcessor::flush_accumulator() {
   if (!accumulate_) return;
-  for (const std::string& out_line : accumulator_.flush()) out_.write_line(out_line);
+  for (const std::string& out_line : accumulator_.flush()) out_.write_line(terminal_safe(out_line));
 }
 
 void LineProcessor::report_malformed(std::string_view reason) {

@@ -1,9 +1,12 @@
 // What watch does with one complete log line (events.md §8.2-§8.6): skip
 // blank lines, report malformed JSON with its line number, and write the
-// plain, classified, accumulated or JSON form to the output.
+// plain, classified, accumulated or JSON form to the output. Whatever the log
+// holds, plain output carries no terminal control sequence and JSON output
+// is valid UTF-8.
 #pragma once
 
 #include <boost/json/value.hpp>
+#include <cstddef>
 #include <cstdint>
 #include <ostream>
 #include <string_view>
@@ -34,6 +37,10 @@ class LineProcessor {
 
   // `line` is one complete line including its '\n'.
   Handled handle(std::string_view line);
+
+  // A complete line of `bytes` bytes that was too long to hold (LineReader
+  // dropped it): numbered and reported like a malformed line, nothing printed.
+  Handled handle_oversize(std::size_t bytes);
 
   // Prints whatever --accumulate still buffers.
   void flush_accumulator();

@@ -37,18 +37,26 @@ LineReader::ReadResult LineReader::read_from(int fd, std::size_t max_bytes) {
   return ReadResult{static_cast<std::size_t>(n), 0};
 }
 
-std::optional<std::string_view> LineReader::next_line() {
+std::optional<LineReader::Line> LineReader::next_line() {
   if (scanned_ < consumed_) scanned_ = consumed_;
   const std::size_t newline = buffer_.find('\n', scanned_);
   if (newline == std::string::npos) {
+    if (dropped_ > 0 || held_bytes() > max_line_) {
+      // Over the limit without an end in sight: let the bytes go, keep count.
+      dropped_ += held_bytes();
+      buffer_.resize(consumed_);
+    }
     scanned_ = buffer_.size();  // a long partial line is not rescanned
     return std::nullopt;
   }
   const std::size_t start = consumed_;
   consumed_ = newline + 1;
   scanned_ = consumed_;
-  offset_ += static_cast<std::int64_t>(consumed_ - start);
-  return std::string_view(buffer_).substr(start, consumed_ - start);
+  const std::size_t length = dropped_ + (newline - start);  // without the '\n'
+  offset_ += static_cast<std::int64_t>(dropped_ + (consumed_ - start));
+  dropped_ = 0;
+  if (length > max_line_) return Line{{}, length};
+  return Line{std::string_view(buffer_).substr(start, consumed_ - start), 0};
 }
 
 }  // namespace avenor::host::watch

@@ -155,6 +155,34 @@ std::string_view trim_space(std::string_view text) {
   return trim_right_space(text.substr(start));
 }
 
+std::string terminal_safe(std::string_view text) {
+  auto harmless = [](unsigned char c) { return c >= 0x20 && c < 0x7F; };
+  std::size_t i = 0;
+  // Fast path: plain ASCII text is returned as is.
+  while (i < text.size() && harmless(static_cast<unsigned char>(text[i]))) ++i;
+  if (i == text.size()) return std::string(text);
+  std::string out(text.substr(0, i));
+  while (i < text.size()) {
+    std::size_t n = 0;
+    const char32_t r = decode_rune(text.substr(i), n);
+    if (r == U'\t') {
+      out += ' ';
+    } else if (r < 0x20 || r == 0x7F) {
+      // U+2400 + c is the control picture of c; DEL's is U+2421.
+      const char32_t picture = r == 0x7F ? 0x2421 : 0x2400 + r;
+      out += static_cast<char>(0xE0 | (picture >> 12));
+      out += static_cast<char>(0x80 | ((picture >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (picture & 0x3F));
+    } else if (r == kInvalid || (r >= 0x80 && r <= 0x9F)) {
+      out += "\xEF\xBF\xBD";
+    } else {
+      out.append(text.substr(i, n));
+    }
+    i += n;
+  }
+  return out;
+}
+
 std::string clean_excerpt(std::string_view text) {
   const std::string collapsed = collapse_line_breaks(text);
   return std::string(trim_right_space(cut_runes(collapsed, kExcerptRunes)));

@@ -33,6 +33,14 @@ std::string clean_excerpt(std::string_view text);
 // --accumulate cleaning: collapse and trim both ends; never cut.
 std::string clean_accumulated(std::string_view text);
 
+// Plain output goes to terminals, and a log is outside input: no character
+// a terminal acts on may pass. C0 controls and DEL become their visible
+// Unicode control pictures (ESC → U+241B "␛", BEL → U+2407, LF → U+240A),
+// TAB becomes a space, C1 controls (U+0080-U+009F, among them the 8-bit CSI
+// and OSC introducers) and invalid UTF-8 become U+FFFD. Everything else is
+// kept as it is.
+std::string terminal_safe(std::string_view text);
+
 inline constexpr std::size_t kExcerptRunes = 120;
 
 }  // namespace avenor::host::watch

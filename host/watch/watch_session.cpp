@@ -12,6 +12,7 @@
 #include <string>
 #include <system_error>
 
+#include "process/signals.hpp"
 #include "watch/cursor_file.hpp"
 #include "watch/line_reader.hpp"
 #include "watch/output_sink.hpp"
@@ -50,6 +51,7 @@ class WatchSession {
         processor_(config.lines, sink_, err) {}
 
   int run_to_eof() {
+    unblock_termination_signals();  // main() blocked them; plain mode keeps the defaults
     while (true) {
       const LineReader::ReadResult read = read_and_process();
       if (failed_) return 1;
@@ -60,6 +62,7 @@ class WatchSession {
 
   int follow() {
     loop_.emplace();
+    unblock_termination_signals();  // the signal_set exists: an early signal ends the follow
     loop_->signals.async_wait([this](const boost::system::error_code& ec, int) {
       if (!ec) stop();
     });
@@ -88,8 +91,10 @@ class WatchSession {
     return read;
   }
 
-  void handle_line(std::string_view line) {
-    const LineProcessor::Handled handled = processor_.handle(line);
+  void handle_line(const LineReader::Line& line) {
+    const LineProcessor::Handled handled = line.oversize_bytes > 0
+                                               ? processor_.handle_oversize(line.oversize_bytes)
+                                               : processor_.handle(line.text);
     if (check_output()) return;
     if (!handled.counted || !config_.follow) return;
     if (config_.until_end) {

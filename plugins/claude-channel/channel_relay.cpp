@@ -120,7 +120,7 @@ RelayOutcome ChannelRelay::sidecar_route(const std::string& path, const bj::obje
     RelayOutcome out = reply(200, bj::object{{"ok", true}});
     if (!std::exchange(registered_, true)) {
       bj::object e = event("agent.channel_ready");
-      e["run_id"] = id_.run_id;
+      e["channel_run_id"] = id_.run_id;  // run_id is the host's envelope key
       e["server_name"] = id_.server_name;
       e["source"] = "channel";
       out.events.push_back(std::move(e));

@@ -32,7 +32,7 @@ def test_echo_plugin_built_against_installed_sdk(avenor, tmp_path):
 
     env = {**os.environ, "AVENOR_PLUGIN_PATH": str(plugin_build)}
     listing = sh(avenor, "plugins", env=env).stdout
-    assert any(line.split("\t")[:3] == ["echo", "1.0.0", "abi=1.1"] for line in listing.splitlines())
+    assert any(line.split("\t")[:3] == ["echo", "1.0.0", "abi=1.2"] for line in listing.splitlines())
 
     files = RunFiles(tmp_path / "run")
     rc = run_avenor(avenor, standard_run_args(files, "--backend", "echo", "--prompt", "hello there"),

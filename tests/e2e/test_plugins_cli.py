@@ -74,7 +74,7 @@ def test_plugins_plain_cli_missing(avenor, env):
         assert name in rows, f"{name} not listed:\n{r.stdout}"
         _, version, abi, path, cli = rows[name]
         assert version != ""
-        assert abi == "abi=1.1"
+        assert abi == "abi=1.2"
         assert os.path.isabs(path) and path.endswith(".so") and Path(path).is_file()
         assert cli == "cli=missing"
 
@@ -115,7 +115,7 @@ def test_plugins_json(avenor, env, bin_dir):
         row = by_name[name]
         assert set(row) == {"name", "version", "abi_version", "path", "cli", "cli_path",
                             "cli_found"}, row
-        assert row["abi_version"] == "1.1"
+        assert row["abi_version"] == "1.2"
         assert row["cli"] == cli
         assert isinstance(row["cli_found"], bool)
         assert row["path"].endswith(".so") and os.path.isabs(row["path"])
@@ -206,7 +206,7 @@ def test_plugins_broken_dir(avenor, env, broken_plugin_dir):
     # the good backends are still listed
     rows = plain_rows(r.stdout)
     for name in ACP_BACKENDS:
-        assert rows[name][2] == "abi=1.1"
+        assert rows[name][2] == "abi=1.2"
     assert "future-plugin" not in r.stdout
 
 

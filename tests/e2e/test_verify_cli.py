@@ -251,13 +251,16 @@ def test_nested_errors_then_ok_lines(avenor, tmp_path):
     assert r.returncode == 1
 
 
-def test_nested_cycle_is_an_error_of_the_closing_phase(avenor, tmp_path):
+def test_nested_cycle_is_an_error_of_every_file_on_it(avenor, tmp_path):
+    # (issue 15) `run` can load neither file, so neither is "ok"; each names its own way round.
     write(tmp_path / "a.json", phase_json(name="x", loop_file="b.yaml"))
     write(tmp_path / "b.yaml", "pre:\n  - {name: y, loop_file: a.json}\n")
     r = verify(avenor, "--loop-file", "a.json", cwd=tmp_path)
-    assert r.stderr == ("error: b.yaml: loop config: phase[name y]: loop_file a.json: "
-                        "nested loop_file cycle: a.json -> b.yaml -> a.json\n")
-    assert r.stdout == "ok: a.json\n"
+    assert r.stderr == ("error: a.json: loop config: phase[name x]: loop_file b.yaml: "
+                        "nested loop_file cycle: a.json -> b.yaml -> a.json\n"
+                        "error: b.yaml: loop config: phase[name y]: loop_file a.json: "
+                        "nested loop_file cycle: b.yaml -> a.json -> b.yaml\n")
+    assert r.stdout == ""
     assert r.returncode == 1
 
 

@@ -224,6 +224,47 @@ TEST_F(FilePermissionHandlerTest, StaleResponseIsDeletedFirst) {
   EXPECT_FALSE(answer_ || error_);
 }
 
+TEST_F(FilePermissionHandlerTest, AFifoResponseIsAnErrorNotAHang) {
+  begin();
+  ASSERT_EQ(::mkfifo(resp().c_str(), 0600), 0);  // no writer: a blocking open would hang
+  EXPECT_EQ(expect_error(),
+            "read permission response: " + resp().string() + " is not a regular file");
+  EXPECT_TRUE(std::filesystem::is_fifo(resp())) << "someone else's FIFO stays";
+}
+
+TEST_F(FilePermissionHandlerTest, ALinkToDevZeroIsAnErrorNotAFlood) {
+  begin();
+  std::filesystem::create_symlink("/dev/zero", resp());
+  EXPECT_EQ(expect_error(),
+            "read permission response: " + resp().string() + " is not a regular file");
+}
+
+TEST_F(FilePermissionHandlerTest, AnOversizeResponseIsAnError) {
+  begin();
+  respond(std::string(1024 * 1024 + 1, ' '));
+  EXPECT_EQ(expect_error(),
+            "read permission response: " + resp().string() + " is larger than 1048576 bytes");
+}
+
+TEST_F(FilePermissionHandlerTest, AStaleFifoIsNeverDeleted) {
+  ASSERT_EQ(::mkfifo(resp().c_str(), 0600), 0);
+  begin();
+  const std::string error = expect_error();
+  EXPECT_EQ(error, "refusing to remove " + resp().string() + ": not a regular file");
+  EXPECT_TRUE(std::filesystem::is_fifo(resp()));
+}
+
+TEST_F(FilePermissionHandlerTest, AFifoAtTheRequestPathIsNeverReplaced) {
+  ASSERT_EQ(::mkfifo(req().c_str(), 0600), 0);
+  begin();
+  wait_result();
+  ASSERT_TRUE(error_.has_value());
+  EXPECT_EQ(error_->rfind("refusing to replace " + req().string() + ": not a regular file", 0), 0u)
+      << *error_;
+  EXPECT_TRUE(std::filesystem::is_fifo(req()));
+  EXPECT_EQ(dir_.entries(), std::vector<std::string>{"run.perm.req"}) << "no temp file left";
+}
+
 TEST_F(FilePermissionHandlerTest, BadJsonIsAnError) {
   begin();
   respond("{not json");

@@ -89,11 +89,12 @@ TEST(Sentinel, WriteFailureIsReportedAndLeavesNoFile) {
   EXPECT_EQ(err.str().rfind("avenor: write sentinel: ", 0), 0u) << err.str();
   EXPECT_NE(err.str().find("No such file or directory"), std::string::npos) << err.str();
 
-  // Rename onto a non-empty directory fails after the temp file was written.
+  // A directory is refused (after the temp file was written, which goes).
   std::filesystem::create_directories(dir / "occupied" / "child");
   std::ostringstream err2;
   EXPECT_FALSE(write_sentinel(dir / "occupied", SentinelInfo{}, err2));
-  EXPECT_EQ(err2.str().rfind("avenor: write sentinel: rename ", 0), 0u) << err2.str();
+  EXPECT_EQ(err2.str(), "avenor: write sentinel: refusing to replace " +
+                            (dir / "occupied").string() + ": not a regular file\n");
   EXPECT_EQ(dir.entries(), (std::vector<std::string>{"occupied"}));
 }
 
@@ -122,15 +123,55 @@ TEST(Sentinel, CleanupRemovesRunFilesAndIgnoresMissing) {
   EXPECT_EQ(err.str(), "");
 }
 
-TEST(Sentinel, CleanupReportsOtherErrorsAndContinues) {
+TEST(Sentinel, CleanupRefusesWhatIsNotARegularFileAndContinues) {
   TempDir dir;
-  std::filesystem::create_directories(dir / "run.done");  // unlink(2) on a directory fails
-  test::write_file(dir / "run.perm.req", "{}");
+  std::filesystem::create_directories(dir / "run.done");
+  ASSERT_EQ(::mkfifo((dir / "run.perm.req").c_str(), 0600), 0);
+  std::filesystem::create_symlink(dir / "target", dir / "run.perm.req.response");
+  test::write_file(dir / "target", "precious");
   std::ostringstream err;
   cleanup_run_files(dir / "run.done", dir / "run.perm", err);
-  EXPECT_EQ(err.str().rfind("avenor: cleanup " + (dir / "run.done").string() + ": ", 0), 0u)
-      << err.str();
-  EXPECT_FALSE(std::filesystem::exists(dir / "run.perm.req"));
+  EXPECT_EQ(err.str(), "avenor: cleanup: refusing to remove " + (dir / "run.done").string() +
+                           ": not a regular file\n"
+                           "avenor: cleanup: refusing to remove " +
+                           (dir / "run.perm.req").string() +
+                           ": not a regular file\n"
+                           "avenor: cleanup: refusing to remove " +
+                           (dir / "run.perm.req.response").string() + ": not a regular file\n");
+  EXPECT_TRUE(std::filesystem::is_directory(dir / "run.done"));
+  EXPECT_TRUE(std::filesystem::is_fifo(dir / "run.perm.req"));
+  EXPECT_TRUE(std::filesystem::is_symlink(dir / "run.perm.req.response"));
+  EXPECT_EQ(test::read_file(dir / "target"), "precious");
+}
+
+TEST(Sentinel, NeverReplacesAFifoOrALink) {
+  TempDir dir;
+  ASSERT_EQ(::mkfifo((dir / "fifo.done").c_str(), 0600), 0);
+  std::filesystem::create_symlink(dir / "target", dir / "link.done");
+  test::write_file(dir / "target", "precious");
+  std::ostringstream err;
+  EXPECT_FALSE(write_sentinel(dir / "fifo.done", SentinelInfo{}, err));
+  EXPECT_FALSE(write_sentinel(dir / "link.done", SentinelInfo{}, err));
+  EXPECT_EQ(err.str(), "avenor: write sentinel: refusing to replace " +
+                           (dir / "fifo.done").string() +
+                           ": not a regular file\n"
+                           "avenor: write sentinel: refusing to replace " +
+                           (dir / "link.done").string() + ": not a regular file\n");
+  EXPECT_TRUE(std::filesystem::is_fifo(dir / "fifo.done"));
+  EXPECT_TRUE(std::filesystem::is_symlink(dir / "link.done"));
+  EXPECT_EQ(test::read_file(dir / "target"), "precious");
+  EXPECT_EQ(dir.entries(), (std::vector<std::string>{"fifo.done", "link.done", "target"}))
+      << "no temp file is left behind";
+}
+
+TEST(Sentinel, PathProblemNamesTheFlag) {
+  TempDir dir;
+  EXPECT_EQ(sentinel_path_problem(""), std::nullopt);
+  EXPECT_EQ(sentinel_path_problem(dir / "absent.done"), std::nullopt);
+  test::write_file(dir / "old.done", "DONE\n");
+  EXPECT_EQ(sentinel_path_problem(dir / "old.done"), std::nullopt);
+  EXPECT_EQ(sentinel_path_problem(dir.path()),
+            "--sentinel-file: refusing to replace " + dir.path().string() + ": not a regular file");
 }
 
 }  // namespace

@@ -112,6 +112,16 @@ TEST_F(McpEventLog, LineOverOneMiBFailsTheCall) {
   EXPECT_EQ(last_session_end(path()), std::nullopt);
 }
 
+TEST_F(McpEventLog, ATornLastLineIsIncompleteWhateverItsLength) {
+  // A writer killed mid-line leaves it without '\n': not an event yet, and
+  // no reason to fail the call even when it is already over 1 MiB.
+  write_file(path(), R"({"event":"a","seq":1})"
+                     "\n" +
+                         std::string(R"({"event":"big","pad":")") +
+                         std::string(2 * kMaxEventLine, 'x'));
+  EXPECT_EQ(seqs(last_events(path(), {}, 50)), (std::vector<std::int64_t>{1}));
+}
+
 TEST_F(McpEventLog, LineOfExactlyOneMiBIsRead) {
   std::string one = R"({"event":"big","seq":1,"pad":")";
   one += std::string(kMaxEventLine - one.size() - 2, 'x') + "\"}";

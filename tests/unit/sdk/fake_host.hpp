@@ -22,10 +22,27 @@ class FakeHost {
     std::string message;
   };
 
-  FakeHost() {
+  // One emit_event_serialized call (ABI 1.2), as the plugin passed it.
+  struct Serialized {
+    std::string json, type, session_id, text;
+    std::uint32_t flags = 0;
+  };
+
+  // `serialized`: offer emit_event_serialized (ABI 1.2) as avenor does; by
+  // default the host is a 1.1 one and events arrive through emit_event.
+  explicit FakeHost(bool serialized = false) {
     api_.struct_size = sizeof(api_);
     api_.ctx = this;
     api_.emit_event = [](void* ctx, avenor_str e) { self(ctx).on_emit(sdk::from_abi(e)); };
+    if (serialized) {
+      api_.emit_event_serialized = [](void* ctx, const avenor_event* e) {
+        self(ctx).serialized.push_back(Serialized{std::string(sdk::from_abi(e->json)),
+                                                  std::string(sdk::from_abi(e->event)),
+                                                  std::string(sdk::from_abi(e->session_id)),
+                                                  std::string(sdk::from_abi(e->text)), e->flags});
+        self(ctx).on_emit(sdk::from_abi(e->json));
+      };
+    }
     api_.write = [](void* ctx, avenor_str b) { self(ctx).written_.append(sdk::from_abi(b)); };
     api_.complete = [](void* ctx, std::uint64_t op, avenor_str r) {
       self(ctx).trace.push_back("complete:" + std::to_string(op));
@@ -93,6 +110,7 @@ class FakeHost {
   }
 
   std::vector<boost::json::object> events;
+  std::vector<Serialized> serialized;  // with FakeHost(true)
   std::map<std::uint64_t, boost::json::value> completed;
   std::map<std::uint64_t, Failure> failed;
   std::map<std::uint64_t, int> finishes;  // complete + fail calls per operation

@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <avenor/sdk/frame_reader.hpp>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace {
@@ -93,6 +95,29 @@ TEST(FrameReader, OtherColonLinesAreOrdinaryFrames) {
 TEST(FrameReader, EmptyBodyIsSkipped) {
   FrameReader r;
   EXPECT_EQ(r.feed("Content-Length: 0\r\n\r\n{\"a\":1}\n"), (Frames{"{\"a\":1}"}));
+}
+
+TEST(FrameReader, CallbackFeedSeesTheSameFramesWithoutCopies) {
+  FrameReader r;
+  Frames got;
+  r.feed("{\"a\":1}\nContent-Length: 7\r\n\r\n{\"b\":2}{\"c\"",
+         [&](std::string_view f) { got.emplace_back(f); });
+  r.feed(":3}\n", [&](std::string_view f) { got.emplace_back(f); });
+  EXPECT_EQ(got, (Frames{"{\"a\":1}", "{\"b\":2}", "{\"c\":3}"}));
+  EXPECT_EQ(r.buffered(), 0u);
+}
+
+TEST(FrameReader, AFrameWhoseCallbackThrowsIsNotDeliveredAgain) {
+  FrameReader r;
+  int calls = 0;
+  EXPECT_THROW(r.feed("x\ny\n",
+                      [&](std::string_view) {
+                        if (++calls == 1) throw std::runtime_error("boom");
+                      }),
+               std::runtime_error);
+  Frames rest;
+  r.feed("z\n", [&](std::string_view f) { rest.emplace_back(f); });
+  EXPECT_EQ(rest, (Frames{"y", "z"}));
 }
 
 }  // namespace

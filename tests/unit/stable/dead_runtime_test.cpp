@@ -6,6 +6,7 @@
 #include <boost/json/parse.hpp>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 namespace avenor::host {
 namespace {
@@ -49,6 +50,29 @@ TEST_F(DeadRuntime, AppendContinuesTheSequence) {
   append_dead_runtime_event(dir_ / "fifo", boost::json::object{{"event", "x"}}, 1, "R", "", "rt",
                             err);
   EXPECT_NE(err.str().find("not a writable regular file"), std::string::npos);
+}
+
+TEST_F(DeadRuntime, AppendEndsATornLastLineFirst) {
+  write(dir_ / "log", "{\"event\":\"x\",\"seq\":4}\n{\"event\":\"agent.mess");
+  std::ostringstream err;
+  append_dead_runtime_event(dir_ / "log", boost::json::object{{"event", "session.end"}}, 5, "RUN",
+                            "", "rt_1", err);
+  EXPECT_EQ(err.str(), "");
+  std::ifstream in(dir_ / "log");
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[1], "{\"event\":\"agent.mess") << "the torn line is ended, not extended";
+  const auto end = boost::json::parse(lines[2]).as_object();
+  EXPECT_EQ(end.at("event").as_string(), "session.end");
+  EXPECT_EQ(read_log_tail(dir_ / "log").last_seq, 5);
+  // A complete log gets no extra newline.
+  std::ostringstream err2;
+  append_dead_runtime_event(dir_ / "log", boost::json::object{{"event", "y"}}, 6, "RUN", "", "rt_1",
+                            err2);
+  std::stringstream all;
+  all << std::ifstream(dir_ / "log").rdbuf();
+  EXPECT_EQ(all.str().find("\n\n"), std::string::npos);
 }
 
 TEST_F(DeadRuntime, SentinelExitCodes) {

@@ -67,10 +67,11 @@ TEST(WatchCursor, WritesOffsetAndNewlineWithMode0644ViaTemp) {
 
 TEST(WatchCursor, WriteFailureRemovesTheTempFile) {
   test::TempDir dir;
-  // Renaming a file over a non-empty directory fails.
+  // A directory at the cursor path is refused before any temp file exists.
   std::filesystem::create_directories(dir / "cursor" / "inside");
   const std::string error = write_cursor(dir / "cursor", 5);
-  EXPECT_NE(error.find("rename cursor"), std::string::npos) << error;
+  EXPECT_EQ(error, "write cursor: refusing to replace " + (dir / "cursor").string() +
+                       ": not a regular file");
   EXPECT_EQ(dir.entries(), std::vector<std::string>{"cursor"});
   // An unwritable directory fails at the temp file.
   EXPECT_NE(write_cursor(dir / "missing" / "cursor", 5).find("write cursor tmp"),
@@ -83,6 +84,38 @@ TEST(WatchCursor, UnreadableCursorIsAnError) {
   const CursorRead read = read_cursor(dir / "adir");
   EXPECT_FALSE(read.ok());
   EXPECT_NE(read.error.find("read cursor file"), std::string::npos) << read.error;
+}
+
+TEST(WatchCursor, AFifoOrDeviceCursorIsRefusedWithoutBlocking) {
+  test::TempDir dir;
+  ASSERT_EQ(::mkfifo((dir / "fifo").c_str(), 0600), 0);
+  CursorRead read = read_cursor(dir / "fifo");
+  EXPECT_EQ(read.error, "read cursor file " + (dir / "fifo").string() + ": not a regular file");
+  read = read_cursor("/dev/zero");
+  EXPECT_EQ(read.error, "read cursor file /dev/zero: not a regular file");
+  test::write_file(dir / "big", std::string(5000, '1'));
+  read = read_cursor(dir / "big");
+  EXPECT_EQ(read.error, "read cursor file " + (dir / "big").string() + ": file too large");
+}
+
+TEST(WatchCursor, NeverReplacesOrTruncatesWhatIsNotOurs) {
+  test::TempDir dir;
+  ASSERT_EQ(::mkfifo((dir / "cursor").c_str(), 0600), 0);
+  EXPECT_EQ(
+      write_cursor(dir / "cursor", 5),
+      "write cursor: refusing to replace " + (dir / "cursor").string() + ": not a regular file");
+  EXPECT_TRUE(std::filesystem::is_fifo(dir / "cursor"));
+  // A FIFO at the temp name is neither opened for a blocking write nor removed.
+  ASSERT_EQ(::mkfifo((dir / "c2.tmp").c_str(), 0600), 0);
+  EXPECT_EQ(write_cursor(dir / "c2", 5),
+            "write cursor tmp " + (dir / "c2.tmp").string() + ": not a regular file");
+  EXPECT_TRUE(std::filesystem::is_fifo(dir / "c2.tmp"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "c2"));
+  // A leftover regular temp file of ours is reused.
+  test::write_file(dir / "c3.tmp", "stale stale stale\n");
+  EXPECT_EQ(write_cursor(dir / "c3", 12), "");
+  EXPECT_EQ(test::read_file(dir / "c3"), "12\n");
+  EXPECT_FALSE(std::filesystem::exists(dir / "c3.tmp"));
 }
 
 }  // namespace

@@ -15,7 +15,7 @@ namespace {
 
 std::vector<std::string> drain(LineReader& reader) {
   std::vector<std::string> lines;
-  while (auto line = reader.next_line()) lines.emplace_back(*line);
+  while (auto line = reader.next_line()) lines.emplace_back(line->text);
   return lines;
 }
 
@@ -78,6 +78,58 @@ TEST(WatchLineReader, ReadsFromAFileDescriptorInChunks) {
   EXPECT_EQ(lines, (std::vector<std::string>{"first\n", "second\n"}));
   EXPECT_EQ(reader.offset(), 13);
   EXPECT_EQ(reader.held_bytes(), 4u);
+}
+
+TEST(WatchLineReader, DropsALineOverTheLimitAndReportsItWhenComplete) {
+  LineReader reader(0, 8);
+  reader.append("ok\n0123456789");  // 10 bytes held, no end yet
+  auto line = reader.next_line();
+  ASSERT_TRUE(line);
+  EXPECT_EQ(line->text, "ok\n");
+  EXPECT_FALSE(reader.next_line());
+  EXPECT_EQ(reader.held_bytes(), 0u) << "an oversize partial is let go, not held";
+  EXPECT_EQ(reader.offset(), 3);
+  reader.append("abcdefghij");
+  EXPECT_FALSE(reader.next_line());
+  EXPECT_EQ(reader.held_bytes(), 0u);
+  reader.append("xyz\nnext\n");
+  line = reader.next_line();
+  ASSERT_TRUE(line);
+  EXPECT_EQ(line->oversize_bytes, 23u);
+  EXPECT_TRUE(line->text.empty());
+  EXPECT_EQ(reader.offset(), 27) << "the dropped line still moves the offset past it";
+  line = reader.next_line();
+  ASSERT_TRUE(line);
+  EXPECT_EQ(line->text, "next\n");
+  EXPECT_EQ(line->oversize_bytes, 0u);
+  EXPECT_EQ(reader.offset(), 32);
+}
+
+TEST(WatchLineReader, ALineOfExactlyTheLimitIsKept) {
+  LineReader reader(0, 8);
+  reader.append("01234567");
+  EXPECT_FALSE(reader.next_line());
+  EXPECT_EQ(reader.held_bytes(), 8u);
+  reader.append("\n012345678\n");  // 9 bytes in one piece: over, though complete
+  auto line = reader.next_line();
+  ASSERT_TRUE(line);
+  EXPECT_EQ(line->text, "01234567\n");
+  line = reader.next_line();
+  ASSERT_TRUE(line);
+  EXPECT_EQ(line->oversize_bytes, 9u);
+  EXPECT_EQ(reader.offset(), 19);
+}
+
+TEST(WatchLineReader, ATornOversizeLineStaysIncomplete) {
+  LineReader reader(0, 4);
+  reader.append("a\n");
+  for (int i = 0; i < 1000; ++i) {
+    reader.append("0123456789");
+    while (reader.next_line()) {
+    }
+  }
+  EXPECT_EQ(reader.offset(), 2) << "nothing past the last complete line";
+  EXPECT_EQ(reader.held_bytes(), 0u);
 }
 
 TEST(WatchLineReader, ReportsReadErrors) {

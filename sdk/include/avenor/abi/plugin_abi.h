@@ -1,5 +1,5 @@
 /*
- * avenor plugin ABI, version 1.1.
+ * avenor plugin ABI, version 1.2.
  *
  * The only boundary between the avenor host and a backend plugin. It is plain C
  * so a plugin built by another compiler or standard library still loads: only
@@ -30,7 +30,7 @@ extern "C" {
 #endif
 
 #define AVENOR_ABI_MAJOR 1u
-#define AVENOR_ABI_MINOR 1u
+#define AVENOR_ABI_MINOR 2u
 
 /* A plugin's launch spec with an empty argv asks for no process: backends that
  * only use host services (HTTP, for example) need none. (Since 1.1.) */
@@ -99,6 +99,37 @@ typedef struct avenor_backend_info {
 } avenor_backend_info;
 
 /*
+ * One normalized event, serialised by the plugin (since 1.2). The host logs
+ * `json` as it is with its envelope appended, so it never parses the common
+ * events again. The plugin promises (the SDK's avenor::sdk::EventText keeps
+ * these promises):
+ *  - `json` is one compact JSON object in valid UTF-8, with no raw control
+ *    characters (so no newline), and every key at most once;
+ *  - it has none of the envelope keys ts, seq, run_id, run_label, runtime_id
+ *    (they are the host's) and no empty "session_id";
+ *  - `event` and `session_id` are the values of those members ("" if absent);
+ *  - `text` is what the host takes as a chunk's text: content.text when it is
+ *    a non-empty string, else delta when it is a string, else "";
+ *  - AVENOR_EVENT_USAGE is set exactly when the object has a "usage" object.
+ * The host checks what it cheaply can (the braces, UTF-8, no control
+ * characters) and parses and re-encodes an event that fails. It appends its
+ * envelope after the plugin's members, so even a broken promise cannot make
+ * a reader (the last of duplicate keys wins) see another envelope.
+ */
+enum avenor_event_flag {
+  AVENOR_EVENT_USAGE = 1u << 0 /* the event has a "usage" object */
+};
+
+typedef struct avenor_event {
+  uint32_t struct_size;
+  avenor_str json;
+  avenor_str event;
+  avenor_str session_id;
+  avenor_str text;
+  uint32_t flags; /* avenor_event_flag bits */
+} avenor_event;
+
+/*
  * Services the host offers one plugin instance. `ctx` is passed back to every
  * function. All of them may be called from inside any plugin call.
  */
@@ -133,6 +164,14 @@ typedef struct avenor_host_api {
   /* Stops a call early. Its on_call_result still follows (as cancelled)
    * unless it had already been delivered. */
   void (*cancel_call)(void* ctx, uint64_t call_id);
+
+  /* --- since 1.2 (check struct_size before use) --------------------------- */
+
+  /* emit_event for an event the plugin has serialised itself (avenor_event
+   * above): the fast path of the event stream. `event` and its strings are
+   * only valid during the call. A host older than 1.2 lacks it; use
+   * emit_event there. */
+  void (*emit_event_serialized)(void* ctx, const avenor_event* event);
 } avenor_host_api;
 
 /* One plugin instance: one backend connection for one attempt. */

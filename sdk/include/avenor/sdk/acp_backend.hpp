@@ -4,7 +4,9 @@
 // this engine.
 #pragma once
 
+#include <avenor/sdk/acp_update_scanner.hpp>
 #include <avenor/sdk/backend.hpp>
+#include <avenor/sdk/event_text.hpp>
 #include <avenor/sdk/frame_reader.hpp>
 #include <avenor/sdk/json.hpp>
 #include <avenor/sdk/jsonrpc_peer.hpp>
@@ -107,15 +109,19 @@ class AcpBackend : public Backend {
 
   void on_bytes(std::string_view bytes) override {
     if (broken_ || closed_) return;
-    for (const std::string& frame : reader_.feed(bytes)) {
+    reader_.feed(bytes, [this](std::string_view frame) {
+      if (broken_) return;
+      if (updates_.scan(frame, event_)) {  // the common session/update, without a DOM
+        host().emit(event_);
+        return;
+      }
       if (auto error = rpc_.receive(frame)) {
         // The stream can't be resynchronized: stop reading and let the host
         // kill the child; on_closed then fails whatever is pending.
         broken_ = true;
         host().fatal("acp: undecodable frame: " + *error + ": " + excerpt(frame));
-        return;
       }
-    }
+    });
   }
 
   void on_closed(std::string_view reason) override {
@@ -308,20 +314,25 @@ class AcpBackend : public Backend {
     op.complete();
   }
 
+  // The hot path of a turn: each update is serialised straight from the
+  // parsed frame into the event's bytes, with no intermediate object.
   void on_session_update(const boost::json::value& value) {
     const boost::json::object* params = value.if_object();
     const boost::json::object* update = params ? json::find_object(*params, "update") : nullptr;
-    auto kind = update ? json::find_string(*update, "sessionUpdate") : std::nullopt;
-    auto name = kind ? acp::event_for_update(*kind) : std::nullopt;
+    const boost::json::value* kind = update ? json::find(*update, "sessionUpdate") : nullptr;
+    if (!kind || !kind->is_string()) return;
+    auto name = acp::event_for_update(kind->get_string());
     if (!name) return;
-    boost::json::object event{{"event", *name},
-                              {"session_id", json::string_or(*params, "sessionId")},
-                              {"session_update", *kind}};
-    // emplace never overwrites, so an update field can't shadow the envelope.
-    for (const auto& [key, field] : *update) {
-      if (key != "sessionUpdate") event.emplace(key, field);
-    }
-    host().emit(event);
+    const boost::json::value* session = json::find(*params, "sessionId");
+    event_.begin(*name);
+    event_.add("session_id", session && session->is_string()
+                                 ? std::string_view(session->get_string())
+                                 : std::string_view());
+    event_.add("session_update", std::string_view(kind->get_string()));
+    // add() never overwrites, so an update field can't shadow these; the
+    // envelope keys are the host's and never copied.
+    event_.add_all(*update, "sessionUpdate");
+    host().emit(event_);
   }
 
   // --- permissions ----------------------------------------------------------
@@ -398,6 +409,8 @@ class AcpBackend : public Backend {
   std::string dir_;
   FrameReader reader_;
   JsonRpcPeer rpc_;
+  acp::UpdateScanner updates_{&acp::event_for_update};
+  EventText event_;  // reused for every session/update
 
   StartOnce handshake_;
 

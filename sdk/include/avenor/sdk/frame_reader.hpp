@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace avenor::sdk {
@@ -32,14 +33,28 @@ class FrameReader {
   // Appends `bytes` and returns every frame they complete, in order. Frames
   // carry no line terminator. Incomplete data stays buffered for the next call.
   std::vector<std::string> feed(std::string_view bytes) {
-    buffer_.append(bytes);
     std::vector<std::string> frames;
-    while (next(frames)) {
-    }
-    buffer_.erase(0, pos_);
-    scanned_ -= std::min(scanned_, pos_);
-    pos_ = 0;
+    feed(bytes, [&frames](std::string_view frame) { frames.emplace_back(frame); });
     return frames;
+  }
+
+  // The same without copying: `on_frame(std::string_view)` runs for each
+  // frame, which is only valid during that call. `on_frame` must not feed
+  // this reader again. A frame is consumed before its callback runs, so one
+  // that throws is not delivered twice.
+  template <class OnFrame>
+  void feed(std::string_view bytes, OnFrame&& on_frame) {
+    buffer_.append(bytes);
+    struct Compact {  // drops the consumed input however the loop ends
+      FrameReader& r;
+      ~Compact() {
+        r.buffer_.erase(0, r.pos_);
+        r.scanned_ -= std::min(r.scanned_, r.pos_);
+        r.pos_ = 0;
+      }
+    } compact{*this};
+    while (next(on_frame)) {
+    }
   }
 
   // Bytes held for an unfinished frame (for diagnostics at close).
@@ -47,13 +62,14 @@ class FrameReader {
 
  private:
   // Consumes at most one step of input; returns false when more bytes are needed.
-  bool next(std::vector<std::string>& frames) {
+  template <class OnFrame>
+  bool next(OnFrame& frames) {
     if (body_size_) {
       if (buffer_.size() - pos_ < *body_size_) return false;
-      std::string body = buffer_.substr(pos_, *body_size_);
+      std::string_view body(buffer_.data() + pos_, *body_size_);
       pos_ += *body_size_;
       body_size_.reset();
-      if (!is_blank(body)) frames.push_back(std::move(body));
+      if (!is_blank(body)) frames(body);
       return true;
     }
     std::size_t nl = buffer_.find('\n', std::max(pos_, scanned_));
@@ -81,12 +97,13 @@ class FrameReader {
       headers_.assign(raw);
       return true;
     }
-    frames.emplace_back(line);
+    frames(line);
     return true;
   }
 
   // A complete header block: find its Content-Length and switch to body mode.
-  void end_headers(std::vector<std::string>& frames) {
+  template <class OnFrame>
+  void end_headers(OnFrame& frames) {
     std::optional<std::size_t> length;
     std::string_view rest = headers_;
     while (!rest.empty()) {
@@ -106,15 +123,18 @@ class FrameReader {
     body_size_ = *length;
   }
 
-  void malformed_headers(std::vector<std::string>& frames) {
-    frames.push_back(std::move(headers_));
-    headers_.clear();
+  template <class OnFrame>
+  void malformed_headers(OnFrame& frames) {
+    const std::string raw = std::exchange(headers_, {});
     in_headers_ = false;
+    frames(std::string_view(raw));
   }
 
   // LSP defines exactly two headers; recognizing only those keeps a stray
   // "Error: ..." line on stdout from being mistaken for the start of a block.
   static bool is_header_line(std::string_view line) {
+    // Every JSON frame starts with '{' or '[': no header name, no lowering.
+    if (line.empty() || (line.front() != 'c' && line.front() != 'C')) return false;
     std::string name = header_name(line);
     return name == "content-length" || name == "content-type";
   }

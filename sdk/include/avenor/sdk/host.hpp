@@ -4,9 +4,11 @@
 
 #include <avenor/abi/plugin_abi.h>
 
+#include <avenor/sdk/event_text.hpp>
 #include <avenor/sdk/json.hpp>
 #include <avenor/sdk/services.hpp>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -32,11 +34,28 @@ class Host {
   // Copies of one Host share its service calls, so a result reaches the
   // callbacks whichever copy started the call.
   explicit Host(const avenor_host_api* api)
-      : api_(api), calls_(std::make_shared<ServiceCalls>(api)) {}
+      : api_(api),
+        calls_(std::make_shared<ServiceCalls>(api)),
+        scratch_(std::make_shared<EventText>()) {}
 
+  // A normalized event. It is serialised once, here; the envelope keys and an
+  // empty session_id are left out (EventText).
   void emit(const boost::json::object& event) const {
-    std::string text = boost::json::serialize(event);  // no copy into a json::value
-    api_->emit_event(api_->ctx, to_abi(text));
+    scratch_->assign(event);
+    emit(*scratch_);
+  }
+  // An event built with EventText (closed first), the cheapest way to emit.
+  void emit(EventText& event) const {
+    event.close();
+    if (takes_serialized_events()) {
+      const avenor_event e{
+          sizeof(avenor_event), to_abi(event.json()),
+          to_abi(event.type()), to_abi(event.session_id()),
+          to_abi(event.text()), event.has_usage() ? std::uint32_t{AVENOR_EVENT_USAGE} : 0u};
+      api_->emit_event_serialized(api_->ctx, &e);
+    } else {
+      api_->emit_event(api_->ctx, to_abi(event.json()));  // a host before ABI 1.2
+    }
   }
   void write(std::string_view bytes) const { api_->write(api_->ctx, to_abi(bytes)); }
   void complete(std::uint64_t op, const boost::json::value& result) const {
@@ -61,8 +80,14 @@ class Host {
   ServiceCalls& calls() const { return *calls_; }
 
  private:
+  bool takes_serialized_events() const {
+    return api_->struct_size >= offsetof(avenor_host_api, emit_event_serialized) + sizeof(void*) &&
+           api_->emit_event_serialized != nullptr;
+  }
+
   const avenor_host_api* api_;
   std::shared_ptr<ServiceCalls> calls_;
+  std::shared_ptr<EventText> scratch_;  // reused by emit(object): no allocation per event
 };
 
 // One asynchronous operation handed to the plugin. It finishes exactly once:

@@ -6,6 +6,7 @@
 
 #include <avenor/sdk/json.hpp>
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -153,9 +154,11 @@ class JsonRpcPeer {
 
   // Decodes and dispatches one frame. Returns an error message when the frame
   // is not a JSON-RPC message at all; the caller decides how fatal that is.
+  // Decoding is lenient (json::Parser): a lone surrogate or a bad byte in a
+  // string costs that character (U+FFFD), not the message.
   [[nodiscard]] std::optional<std::string> receive(std::string_view frame) {
     boost::system::error_code ec;
-    boost::json::value value = boost::json::parse(frame, ec);
+    boost::json::value value = parser_.parse(frame, ec);
     if (ec) return "invalid JSON: " + ec.message();
     boost::json::object* message = value.if_object();
     if (!message) return std::string("not a JSON object");
@@ -181,6 +184,9 @@ class JsonRpcPeer {
       // An id of 0 is a real id (agents number their requests from 0).
       if (!id->is_number() && !id->is_string())
         return std::string("request id is neither a number nor a string");
+      // 1e400 parses as infinity, which no response could echo as JSON.
+      if (id->is_double() && !std::isfinite(id->get_double()))
+        return std::string("request id is not a finite number");
       dispatch_request(*id, name, *params);
       return std::nullopt;
     }
@@ -257,6 +263,8 @@ class JsonRpcPeer {
     if (id.is_uint64()) return static_cast<std::int64_t>(id.get_uint64());
     if (id.is_double()) {
       double d = id.get_double();
+      // Out of int64's range (or NaN) it is none of ours, and the cast is UB.
+      if (!(d >= -0x1p63 && d < 0x1p63)) return std::nullopt;
       auto n = static_cast<std::int64_t>(d);
       if (static_cast<double>(n) == d) return n;
       return std::nullopt;
@@ -292,6 +300,7 @@ class JsonRpcPeer {
 
   WriteFn write_;
   JsonRpcOptions options_;
+  json::Parser parser_;  // one parser's memory for every frame
   std::int64_t next_id_ = 1;
   std::map<std::int64_t, ResponseCallback> pending_;
   std::map<std::string, std::int64_t, std::less<>> string_ids_;  // with options_.string_ids

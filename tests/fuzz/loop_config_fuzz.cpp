@@ -1,0 +1,86 @@
+// Loop files (host/loop): JSON, YAML or TOML text through the structured-text
+// converters and the strict loop-file validator, including nested loop_file
+// resolution (a file naming itself is a cycle). The first byte picks the
+// format: 'y' YAML, 't' TOML, anything else JSON; the rest is the file.
+// Only the documented exceptions may come out.
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <system_error>
+
+#include "fuzz_text.hpp"
+#include "loop/loop_config.hpp"
+#include "loop/loop_file_tree.hpp"
+#include "loop/structured_text.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using avenor::host::TextFormat;
+
+// A private directory for the file under test, removed when the fuzzer exits.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::string pattern = (fs::temp_directory_path() / "avenor-loop-fuzz-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) std::abort();
+    path_ = pattern;
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    for (const char* name : {"loop.json", "loop.yaml", "loop.toml"}) fs::remove(path_ / name, ec);
+    fs::remove(path_, ec);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+const fs::path& scratch() {
+  static const ScratchDir dir;  // one per fuzzing process
+  return dir.path();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return 0;
+  const TextFormat format = data[0] == 'y'   ? TextFormat::yaml
+                            : data[0] == 't' ? TextFormat::toml
+                                             : TextFormat::json;
+  std::string_view text = avenor::fuzz::as_text(data + 1, size - 1);
+
+  try {
+    (void)avenor::host::parse_structured_text(text, format);
+  } catch (const avenor::host::StructuredTextError&) {
+  }
+
+  const char* name = format == TextFormat::yaml   ? "loop.yaml"
+                     : format == TextFormat::toml ? "loop.toml"
+                                                  : "loop.json";
+  const fs::path file = scratch() / name;
+  {
+    std::ofstream out(file, std::ios::binary | std::ios::trunc);
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  }
+  try {
+    (void)avenor::host::parse_loop_file(file);
+  } catch (const avenor::host::LoopConfigError& e) {
+    avenor::fuzz::require(std::string_view(e.what()).starts_with("loop config: "),
+                          "a loop config error does not start with \"loop config: \"");
+  }
+  try {
+    (void)avenor::host::load_loop_config(file);
+  } catch (const avenor::host::LoopConfigError&) {
+  }
+  for (const auto& check : avenor::host::check_loop_files(file)) (void)check.ok();
+  return 0;
+}
