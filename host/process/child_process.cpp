@@ -97,8 +97,11 @@ constexpr int kStageExec = 2;
   if (::setpgid(0, 0) != 0) fail(kStageSetup);
   // A backend that ignores stdin EOF must not outlive a SIGKILLed avenor.
   // The signal follows the forking thread, which is the one event-loop
-  // thread that lives as long as avenor. It survives exec.
-  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(kStageSetup);
+  // thread that lives as long as avenor. It survives exec. SIGTERM, not
+  // SIGKILL: a backend that cleans up on SIGTERM (the claude-channel
+  // guardian removes its tmux session) gets to; the group guardian sends
+  // SIGKILL after the same grace the host gives on an orderly stop.
+  if (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) fail(kStageSetup);
   if (::getppid() != parent) ::_exit(127);  // avenor died before the prctl
   // The host ignores SIGPIPE and that disposition would survive exec.
   ::signal(SIGPIPE, SIG_DFL);

@@ -13,6 +13,7 @@
 #include <csignal>
 #include <cstdint>
 #include <cstring>
+#include <ctime>
 
 namespace avenor::host {
 namespace {
@@ -75,7 +76,13 @@ void retitle() {
   do {
     n = ::read(link, &byte, 1);
   } while (n < 0 && errno == EINTR);
-  if (n == 0) ::kill(0, SIGKILL);  // avenor died holding the group: end all of it
+  if (n == 0) {  // avenor died holding the group: end all of it, as the host would
+    ::kill(0, SIGTERM);
+    timespec grace{2, 0};  // the host's SIGTERM → SIGKILL grace
+    while (::nanosleep(&grace, &grace) != 0 && errno == EINTR) {
+    }
+    ::kill(0, SIGKILL);
+  }
   ::_exit(0);
 }
 

@@ -24,6 +24,15 @@ std::optional<std::string> RunEngine::take_waiting_prompt() {
 
 void RunEngine::write_sentinel_now(int exit_code, const std::string& session_id,
                                    const std::string& stop_reason) {
+  // Whatever the log holds in its batch goes first: a reader of DONE reads a complete log.
+  if (!write_failed_) {
+    try {
+      events_.flush();
+    } catch (const std::exception& e) {
+      write_failed_ = true;
+      err_ << "avenor: write event: " << e.what() << "\n";
+    }
+  }
   if (sentinel_) sentinel_(exit_code, session_id, stop_reason);
 }
 
