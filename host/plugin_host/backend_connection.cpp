@@ -243,11 +243,7 @@ void BackendConnection::queue_event(BackendEvent event) {
     asio::post(io_, [this, alive = alive_, batch = open_batch_] {
       if (!*alive) return;
       if (open_batch_ == batch) open_batch_.reset();  // later events start a new batch
-      if (!callbacks_.on_event) return;
-      for (BackendEvent& e : *batch) {
-        if (!*alive) return;  // a handler may have destroyed the connection
-        callbacks_.on_event(std::move(e));
-      }
+      if (callbacks_.on_events) callbacks_.on_events(std::move(*batch));
     });
   }
   open_batch_->push_back(std::move(event));

@@ -39,7 +39,8 @@ class BackendConnection {
  public:
   using OperationCallback = std::function<void(OperationResult)>;
   struct Callbacks {
-    std::function<void(BackendEvent)> on_event;
+    // Events emitted back to back, in order (one call per posted batch).
+    std::function<void(std::vector<BackendEvent>)> on_events;
     std::function<void(std::string reason)> on_closed;  // the backend is gone
   };
 

@@ -130,6 +130,19 @@ void RunEngine::write(BackendEvent& event) {
   }
 }
 
+void RunEngine::take_events(BackendEventMessage& batch,
+                            const std::function<bool(BackendEvent&)>& handle) {
+  const std::size_t budget = mailbox_.budget(batch.events.size() - batch.next);
+  std::size_t handled = 0;
+  while (batch.next < batch.events.size() && handled < budget) {
+    ++handled;
+    if (!handle(batch.events[batch.next++])) break;
+  }
+  mailbox_.consumed(handled);
+  if (const std::size_t left = batch.events.size() - batch.next; left > 0)
+    mailbox_.push_front(std::move(batch), left);
+}
+
 void RunEngine::write_status(const std::string& phase, const std::string& label, const char* source,
                              const std::string& session_id) {
   object e{{"event", "agent.status"}, {"phase", phase}, {"source", source}};
@@ -256,8 +269,9 @@ asio::awaitable<RunOutcome> RunEngine::run_attempt(int attempt, const std::strin
   std::string create_error;
   try {
     BackendConnection::Callbacks callbacks;
-    callbacks.on_event = [this, gen](BackendEvent e) {
-      mailbox_.push(BackendEventMessage{gen, std::move(e)});
+    callbacks.on_events = [this, gen](std::vector<BackendEvent> events) {
+      const std::size_t n = events.size();
+      mailbox_.push(BackendEventMessage{gen, std::move(events)}, n);
     };
     callbacks.on_closed = [this, gen](std::string reason) {
       mailbox_.push(BackendClosedMessage{gen, std::move(reason)});
@@ -313,11 +327,14 @@ asio::awaitable<RunOutcome> RunEngine::run_attempt(int attempt, const std::strin
       break;
     }
     if (auto* ev = std::get_if<BackendEventMessage>(&msg); ev && ev->generation == gen) {
-      if (ev->event.type() == "session.start") {
-        if (auto id = json::string_or(ev->event.object(), "conversation_id"); !id.empty())
-          reported_id = id;
-      }
-      write(ev->event);  // before the session exists there is no turn to attach it to
+      take_events(*ev, [&](BackendEvent& e) {
+        if (e.type() == "session.start") {
+          if (auto id = json::string_or(e.object(), "conversation_id"); !id.empty())
+            reported_id = id;
+        }
+        write(e);  // before the session exists there is no turn to attach it to
+        return true;
+      });
     }
   }
   // The id the start returned is the attempt's, unless it only stands in for
@@ -454,7 +471,13 @@ asio::awaitable<RunEngine::TurnResult> RunEngine::run_turn(BackendConnection& co
     if (auto* ev = std::get_if<BackendEventMessage>(&msg)) {
       if (ev->generation != gen) continue;
       if (progress.count() > 0) arm_timer(progress_timer_, progress, TimerKind::progress);
-      handle_backend_event(turn, std::move(ev->event));
+      // After each event, what the loop head checks decides whether the next
+      // one may follow at once or must wait until the head has acted.
+      take_events(*ev, [&](BackendEvent& e) {
+        handle_backend_event(turn, std::move(e));
+        return !(write_failed_ || turn.result || turn.stop_now || stop_cause_ ||
+                 (turn.end_written && turn.prompt_returned && !pending_));
+      });
     } else if (auto* done = std::get_if<OperationDoneMessage>(&msg)) {
       if (done->generation != gen) continue;
       if (done->kind == OperationKind::prompt) {
@@ -513,12 +536,15 @@ asio::awaitable<RunEngine::TurnResult> RunEngine::cancel_and_end(BackendConnecti
       // Events keep flowing while the backend winds down; permission
       // requests are recorded but nobody answers them any more.
       if (ev->generation != gen) continue;
-      if (ev->event.type() == "permission.request") {
-        ev->event.object()["resolver"] = "none";
-        write(ev->event);
-      } else {
-        handle_backend_event(turn, std::move(ev->event));
-      }
+      take_events(*ev, [&](BackendEvent& e) {
+        if (e.type() == "permission.request") {
+          e.object()["resolver"] = "none";
+          write(e);
+        } else {
+          handle_backend_event(turn, std::move(e));
+        }
+        return true;
+      });
     } else if (auto* done = std::get_if<OperationDoneMessage>(&msg)) {
       if (done->generation != gen) continue;
       if (done->kind == OperationKind::prompt) turn.prompt_returned = true;

@@ -145,6 +145,11 @@ class RunEngine : public RunCommands {
 
   // Turn helpers.
   void handle_backend_event(Turn& turn, BackendEvent event);
+  // Hands the events of `batch` to `handle` in order, as many as the
+  // mailbox's yield budget allows and while `handle` returns true; the rest
+  // goes back to the front of the mailbox, so a batch behaves like as many
+  // separate messages.
+  void take_events(BackendEventMessage& batch, const std::function<bool(BackendEvent&)>& handle);
   void begin_permission(Turn& turn, const boost::json::object& request);
   // The control claim ended unanswered: file handler, else nobody.
   void end_claim(const std::string& request_id);

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "events/backend_event.hpp"
 #include "permissions/file_permission_handler.hpp"
@@ -26,9 +27,12 @@ enum class OperationKind { start_session, prompt, cancel, answer_permission, clo
 enum class TimerKind { progress, cancel_deadline, backoff, claim, parked };
 inline constexpr int kTimerKinds = 5;
 
+// Events a backend emitted back to back (one posted batch), handled in order
+// from `next` on; a batch cut short goes back to the front of the mailbox.
 struct BackendEventMessage {
   unsigned generation;
-  BackendEvent event;
+  std::vector<BackendEvent> events;
+  std::size_t next = 0;
 };
 struct OperationDoneMessage {
   unsigned generation;

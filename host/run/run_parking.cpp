@@ -97,8 +97,11 @@ asio::awaitable<RunEngine::Parked> RunEngine::park(const std::string& session_id
       // Late news of the finished turn is logged as it comes; there is no
       // turn to resolve a permission request, so nobody answers it.
       if (ev->generation != gen) continue;
-      if (ev->event.type() == "permission.request") ev->event.object()["resolver"] = "none";
-      write(ev->event);
+      take_events(*ev, [&](BackendEvent& e) {
+        if (e.type() == "permission.request") e.object()["resolver"] = "none";
+        write(e);
+        return true;
+      });
     }
     // PromptQueuedMessage, TurnInterruptMessage, InterruptMessage: the loop
     // head acts on what they changed.

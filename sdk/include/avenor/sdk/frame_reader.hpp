@@ -44,16 +44,27 @@ class FrameReader {
   // that throws is not delivered twice.
   template <class OnFrame>
   void feed(std::string_view bytes, OnFrame&& on_frame) {
-    buffer_.append(bytes);
-    struct Compact {  // drops the consumed input however the loop ends
+    // Nothing pending (the common case): the frames are read from `bytes` in
+    // place and only an unfinished tail is kept, so a stream is not copied
+    // through the buffer.
+    const bool in_place = buffer_.empty();
+    if (!in_place) buffer_.append(bytes);
+    const std::string_view in = in_place ? bytes : std::string_view(buffer_);
+    struct Keep {  // keeps what is not consumed, however the loop ends
       FrameReader& r;
-      ~Compact() {
-        r.buffer_.erase(0, r.pos_);
+      std::string_view in;
+      bool in_place;
+      ~Keep() {
+        if (in_place) {
+          r.buffer_.assign(in.substr(r.pos_));
+        } else {
+          r.buffer_.erase(0, r.pos_);
+        }
         r.scanned_ -= std::min(r.scanned_, r.pos_);
         r.pos_ = 0;
       }
-    } compact{*this};
-    while (next(on_frame)) {
+    } keep{*this, in, in_place};
+    while (next(in, on_frame)) {
     }
   }
 
@@ -61,24 +72,25 @@ class FrameReader {
   std::size_t buffered() const { return buffer_.size() - pos_; }
 
  private:
-  // Consumes at most one step of input; returns false when more bytes are needed.
+  // Consumes at most one step of `in` (from pos_ on); returns false when
+  // more bytes are needed.
   template <class OnFrame>
-  bool next(OnFrame& frames) {
+  bool next(std::string_view in, OnFrame& frames) {
     if (body_size_) {
-      if (buffer_.size() - pos_ < *body_size_) return false;
-      std::string_view body(buffer_.data() + pos_, *body_size_);
+      if (in.size() - pos_ < *body_size_) return false;
+      std::string_view body = in.substr(pos_, *body_size_);
       pos_ += *body_size_;
       body_size_.reset();
       if (!is_blank(body)) frames(body);
       return true;
     }
-    std::size_t nl = buffer_.find('\n', std::max(pos_, scanned_));
-    if (nl == std::string::npos) {
-      scanned_ = buffer_.size();
+    std::size_t nl = in.find('\n', std::max(pos_, scanned_));
+    if (nl == std::string_view::npos) {
+      scanned_ = in.size();
       return false;
     }
-    std::string_view line(buffer_.data() + pos_, nl - pos_);
-    std::string_view raw(buffer_.data() + pos_, nl + 1 - pos_);
+    std::string_view line = in.substr(pos_, nl - pos_);
+    std::string_view raw = in.substr(pos_, nl + 1 - pos_);
     pos_ = nl + 1;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
 
