@@ -18,10 +18,15 @@ jobs=${SANITIZE_JOBS:-$(nproc)}
 fuzz_seconds=${SANITIZE_FUZZ_SECONDS:-10}
 
 # End-to-end files that drive only the scripted fakes (fake_acp_agent and the
-# Python fakes), never a CLI from .peers/.
+# Python fakes), never a CLI from .peers/: the run, loop, permission, watch,
+# control, HTTP debug, stable and MCP paths. Left out for CI time (about as
+# much again): test_control_cli, test_run_surface, test_stable_runtimes,
+# test_stable_responsive, test_stable_policy, test_stable_http_debug,
+# test_claude_channel_sidecar, test_claude_channel_cleanup, test_cli_surface,
+# test_plugins_cli, test_mcp_cli; SANITIZE_E2E runs any of them.
 e2e_default="test_run_fake_agent test_run_cli test_run_loop test_verify_cli test_answer_cli
   test_watch_cli test_control_socket test_http_debug test_permission_policy test_stable_cli
-  test_stable_faults test_mcp_lifecycle test_run_codex_fake"
+  test_stable_faults test_stable_methods test_mcp_stdio test_mcp_lifecycle test_run_codex_fake"
 e2e=${SANITIZE_E2E:-$e2e_default}
 
 for tool in clang clang++; do

@@ -31,7 +31,8 @@ inline std::optional<std::int64_t> opt_int(const boost::json::object& p, const c
   if (!v || v->is_null()) return std::nullopt;
   if (v->is_int64()) return v->get_int64();
   if (v->is_uint64()) return static_cast<std::int64_t>(v->get_uint64());
-  if (v->is_double() &&
+  // An integral double within int64 (casting one outside it is undefined).
+  if (v->is_double() && v->get_double() >= -0x1p63 && v->get_double() < 0x1p63 &&
       v->get_double() == static_cast<double>(static_cast<std::int64_t>(v->get_double())))
     return static_cast<std::int64_t>(v->get_double());
   throw RpcError::invalid_params();

@@ -22,9 +22,9 @@
 #include <avenor/sdk/json.hpp>
 #include <cstdint>
 #include <deque>
-#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -47,7 +47,7 @@ class RecordingHost {
     };
     api_.fail = [](void*, std::uint64_t, std::int32_t, avenor_str) {};
     api_.set_timer = [](void* ctx, std::uint64_t id, std::uint64_t) {
-      self(ctx).timers_.insert_or_assign(id, true);
+      self(ctx).timers_.insert(id);
     };
     api_.cancel_timer = [](void* ctx, std::uint64_t id) { self(ctx).timers_.erase(id); };
     api_.log = [](void*, std::int32_t, avenor_str) {};
@@ -63,8 +63,7 @@ class RecordingHost {
   sdk::Operation op() { return sdk::Operation(host(), next_op_++); }
 
   std::vector<std::uint64_t> take_timers() {
-    std::vector<std::uint64_t> ids;
-    for (const auto& [id, armed] : timers_) ids.push_back(id);
+    std::vector<std::uint64_t> ids(timers_.begin(), timers_.end());
     timers_.clear();
     return ids;
   }
@@ -129,7 +128,7 @@ class RecordingHost {
 
   avenor_host_api api_{};
   std::uint64_t next_op_ = 1;
-  std::map<std::uint64_t, bool> timers_;
+  std::set<std::uint64_t> timers_;  // armed, not yet fired or cancelled
   std::string pending_;
   std::deque<std::string> ids_;
   std::string session_;

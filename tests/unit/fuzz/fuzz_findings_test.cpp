@@ -4,9 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <avenor/sdk/jsonrpc_peer.hpp>
+#include <limits>
 #include <sstream>
 #include <string>
 
+#include "control/rpc_error.hpp"
+#include "control/rpc_params.hpp"
 #include "watch/line_processor.hpp"
 #include "watch/output_sink.hpp"
 
@@ -63,6 +66,22 @@ TEST(FuzzFindings, WatchAccumulateFlushesTerminalSafeText) {
   EXPECT_NE(text.find("red"), std::string::npos) << text;
   EXPECT_EQ(text.find('\x1b'), std::string::npos) << text;
   EXPECT_EQ(text.find('\x07'), std::string::npos) << text;
+}
+
+// control_request_fuzz seed: `"after_seq":1e300` (subscribe, history) was
+// cast to int64, undefined behaviour; it is invalid params like any other
+// non-integer.
+TEST(FuzzFindings, ControlIntegerParamsOutsideInt64AreInvalid) {
+  using avenor::host::RpcError;
+  using avenor::host::rpc_params::opt_int;
+  for (const char* text :
+       {R"({"n":1e300})", R"({"n":-1e300})", R"({"n":9223372036854775808.0})", R"({"n":1.5})"}) {
+    const bj::object params = bj::parse(text).as_object();
+    EXPECT_THROW(opt_int(params, "n"), RpcError) << text;
+  }
+  EXPECT_EQ(opt_int(bj::parse(R"({"n":-9223372036854775808.0})").as_object(), "n"),
+            std::numeric_limits<std::int64_t>::min());
+  EXPECT_EQ(opt_int(bj::parse(R"({"n":42.0})").as_object(), "n"), 42);
 }
 
 }  // namespace
