@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -172,3 +174,35 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, what: str = 
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} not met within {timeout} s")
         time.sleep(interval)
+
+
+class TailProcess:
+    """`avenor control tail` with its stdout collected by a thread (never blocks the tail)."""
+
+    def __init__(self, avenor: str, path: str):
+        self.proc = subprocess.Popen([avenor, "control", "--socket", path, "tail"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     stdin=subprocess.DEVNULL)
+        self.lines: list[dict] = []
+        self._lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for raw in self.proc.stdout:
+            with self._lock:
+                self.lines.append(json.loads(raw))
+
+    def snapshot(self) -> list[dict]:
+        with self._lock:
+            return list(self.lines)
+
+    def finish(self, timeout: float = 60.0) -> tuple[int, str]:
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("control tail did not exit after the run ended")
+        self._reader.join(timeout=10)
+        return self.proc.returncode, self.proc.stderr.read().decode(errors="replace")

@@ -32,7 +32,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from avenor_cli import RunFiles, events_named  # noqa: E402
-from control_rpc import wait_until  # noqa: E402
+from control_rpc import TailProcess, wait_until  # noqa: E402
 from fake_agent import fake_cli_env, read_record  # noqa: E402
 
 CALL_TIMEOUT_S = 30  # cli.md §6: the client's per-call timeout
@@ -764,38 +764,6 @@ class ProbeConnection:
     def close(self) -> None:
         self.file.close()
         self.sock.close()
-
-
-class TailProcess:
-    """`avenor control tail` with its stdout collected by a thread (never blocks the tail)."""
-
-    def __init__(self, avenor: str, path: str):
-        self.proc = subprocess.Popen([avenor, "control", "--socket", path, "tail"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     stdin=subprocess.DEVNULL)
-        self.lines: list[dict] = []
-        self._lock = threading.Lock()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        for raw in self.proc.stdout:
-            with self._lock:
-                self.lines.append(json.loads(raw))
-
-    def snapshot(self) -> list[dict]:
-        with self._lock:
-            return list(self.lines)
-
-    def finish(self, timeout: float = 60.0) -> tuple[int, str]:
-        try:
-            self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError("tail did not exit after the run ended")
-        self._reader.join(timeout=10)
-        return self.proc.returncode, self.proc.stderr.read().decode()
 
 
 def subscribe_tail(avenor: str, run: ControlledRun) -> TailProcess:

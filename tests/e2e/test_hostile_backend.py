@@ -20,7 +20,6 @@ import shutil
 import stat
 import subprocess
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -28,7 +27,7 @@ import pytest
 
 from avenor_cli import AvenorProcess, RunFiles, assert_log_well_formed, events_named, \
     standard_run_args
-from control_rpc import ControlClient, wait_for_socket, wait_until
+from control_rpc import ControlClient, TailProcess, wait_for_socket, wait_until
 from fake_run import RUN_ID, SESSION, base_env
 
 INT64_MAX = 2**63 - 1
@@ -57,37 +56,6 @@ def log_bytes(files: RunFiles) -> bytes:
 # ---------------------------------------------------------------------------------------------
 # item 3: the envelope is the host's
 # ---------------------------------------------------------------------------------------------
-
-class Tail:
-    """`avenor control tail`, its stdout collected by a thread so it never blocks."""
-
-    def __init__(self, avenor: str, sock: str):
-        self.proc = subprocess.Popen([avenor, "control", "--socket", sock, "tail"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     stdin=subprocess.DEVNULL)
-        self.lines: list[dict] = []
-        self._lock = threading.Lock()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        for raw in self.proc.stdout:
-            with self._lock:
-                self.lines.append(json.loads(raw))
-
-    def snapshot(self) -> list[dict]:
-        with self._lock:
-            return list(self.lines)
-
-    def finish(self, timeout: float = 60.0) -> tuple[int, str]:
-        try:
-            self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError("control tail did not exit after the run ended")
-        self._reader.join(timeout=10)
-        return self.proc.returncode, self.proc.stderr.read().decode(errors="replace")
 
 
 @pytest.fixture
@@ -119,7 +87,7 @@ def test_backend_envelope_fields_never_replace_the_hosts(avenor, fake, sock_dir)
     started_ms = int(time.time() * 1000)
     proc = run.start("--prompt", "go", "--label", "lab", "--runtime-id", "rt_7", "--control-socket", sock)
     wait_for_socket(Path(sock), proc.proc)
-    tail = Tail(avenor, sock)
+    tail = TailProcess(avenor, sock)
     try:
         with ControlClient(sock) as c:
             # A probe with hostile envelope fields of its own (a control client's

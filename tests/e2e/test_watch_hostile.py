@@ -25,35 +25,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from test_watch_cli import Follower, ev, wait_until_read  # noqa: E402
+# The follower and log fixtures are test_watch_cli's own; importing them registers them here.
+from test_watch_cli import Follower, ev, follower, log, wait_until_read  # noqa: E402,F401
 
 PREFIX = "avenor watch: "
 CAP_MIB = 32
 HOLE = 256 << 20  # 8× the cap: buffering it would show in the peak RSS
 PEAK_LIMIT_KIB = 128 << 10
-
-
-@pytest.fixture
-def follower(avenor):
-    started: list[Follower] = []
-
-    def start(*args: str) -> Follower:
-        f = Follower(avenor, *args)
-        started.append(f)
-        return f
-
-    yield start
-    for f in started:
-        f.kill()
-        f.proc.stdout.close()
-        f.proc.stderr.close()
-
-
-@pytest.fixture
-def log(tmp_path) -> Path:
-    p = tmp_path / "ev.ndjson"
-    p.write_bytes(b"")
-    return p
 
 
 def append(path: Path, data: str | bytes) -> None:

@@ -21,6 +21,7 @@
 #include "control/single_run_methods.hpp"
 #include "fuzz_text.hpp"
 #include "loopback_exchange.hpp"
+#include "scratch_dir.hpp"
 
 namespace {
 
@@ -30,30 +31,9 @@ namespace fs = std::filesystem;
 using namespace avenor::host;
 using avenor::fuzz::require;
 
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string pattern = (fs::temp_directory_path() / "avenor-control-fuzz-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) std::abort();
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(path_, ec))
-      if (entry.path().filename().string().starts_with("control.sock"))
-        fs::remove(entry.path(), ec);
-    fs::remove(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
 const fs::path& scratch() {
-  static const ScratchDir dir;  // one per fuzzing process
+  static const avenor::fuzz::ScratchDir dir("avenor-control-fuzz",
+                                            "control.sock");  // one per fuzzing process
   return dir.path();
 }
 

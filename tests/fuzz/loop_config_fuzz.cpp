@@ -18,6 +18,7 @@
 #include "loop/loop_config.hpp"
 #include "loop/loop_file_tree.hpp"
 #include "loop/structured_text.hpp"
+#include "scratch_dir.hpp"
 
 namespace {
 
@@ -25,28 +26,9 @@ namespace fs = std::filesystem;
 using avenor::host::TextFormat;
 
 // A private directory for the file under test, removed when the fuzzer exits.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string pattern = (fs::temp_directory_path() / "avenor-loop-fuzz-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) std::abort();
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    for (const char* name : {"loop.json", "loop.yaml", "loop.toml"}) fs::remove(path_ / name, ec);
-    fs::remove(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
 const fs::path& scratch() {
-  static const ScratchDir dir;  // one per fuzzing process
+  static const avenor::fuzz::ScratchDir dir("avenor-loop-fuzz",
+                                            "loop.");  // one per fuzzing process
   return dir.path();
 }
 

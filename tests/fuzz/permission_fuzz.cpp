@@ -27,6 +27,7 @@
 #include "permissions/pending_notice.hpp"
 #include "permissions/permission_facts.hpp"
 #include "permissions/permission_policy.hpp"
+#include "scratch_dir.hpp"
 
 namespace {
 
@@ -36,31 +37,10 @@ using avenor::fuzz::require;
 using namespace avenor::host;
 
 // A private directory for the .req files, removed when the fuzzer exits.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string pattern = (fs::temp_directory_path() / "avenor-perm-fuzz-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) std::abort();
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    // Only the files this target creates: perm.req, perm.req.response and
-    // answer's temp files (perm.req.response.*.tmp, normally renamed away).
-    for (const auto& entry : fs::directory_iterator(path_, ec))
-      if (entry.path().filename().string().starts_with("perm.req")) fs::remove(entry.path(), ec);
-    fs::remove(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
 const fs::path& scratch() {
-  static const ScratchDir dir;  // one per fuzzing process
+  // perm.req, perm.req.response and answer's temp files: everything this target writes
+  static const avenor::fuzz::ScratchDir dir("avenor-perm-fuzz",
+                                            "perm.req");  // one per fuzzing process
   return dir.path();
 }
 
