@@ -83,7 +83,9 @@ int watch_main(const std::vector<std::string>& args, std::ostream& out, std::ost
   if (&out == &std::cout) config.output_fd = STDOUT_FILENO;
 
   const std::string log_path = flags.args().front();
-  UniqueFd log(::open(log_path.c_str(), O_RDONLY | O_CLOEXEC));
+  // O_NONBLOCK: a FIFO without a writer must not block the open; the log is
+  // then refused below, as is a device (/dev/zero would never end).
+  UniqueFd log(::open(log_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   if (!log) {
     err << kPrefix << "open " << log_path << ": " << errno_text(errno) << "\n";
     return kExitUsage;
@@ -96,6 +98,10 @@ int watch_main(const std::vector<std::string>& args, std::ostream& out, std::ost
   // A directory opens but can never be read as a log.
   if (S_ISDIR(st.st_mode)) {
     err << kPrefix << "open " << log_path << ": " << errno_text(EISDIR) << "\n";
+    return kExitUsage;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    err << kPrefix << "open " << log_path << ": not a regular file\n";
     return kExitUsage;
   }
 

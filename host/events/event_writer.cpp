@@ -32,8 +32,16 @@ bool is_session_end(const bj::object& o) {
 
 EventWriter EventWriter::open(const std::filesystem::path& path) {
   if (path.empty()) return EventWriter({}, UniqueFd(), true);
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
+  // O_NONBLOCK so a FIFO nobody reads fails (ENXIO) instead of blocking the
+  // run before it starts; writes then block again, as on any log.
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_CLOEXEC, 0666));
+  if (!fd && errno == ENXIO)
+    throw std::system_error(ENXIO, std::generic_category(),
+                            "open " + path.string() + " (a FIFO without a reader)");
   if (!fd) throw std::system_error(errno, std::generic_category(), "open " + path.string());
+  const int flags = ::fcntl(fd.get(), F_GETFL);
+  if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0)
+    throw std::system_error(errno, std::generic_category(), "open " + path.string());
   return EventWriter(path, std::move(fd), false);
 }
 

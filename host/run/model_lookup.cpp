@@ -3,10 +3,10 @@
 #include <avenor/sdk/json.hpp>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <vector>
+
+#include "util/read_file.hpp"
 
 namespace avenor::host {
 
@@ -33,13 +33,10 @@ std::vector<fs::path> opencode_config_candidates() {
   return c;
 }
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) throw std::runtime_error("read " + p.string() + ": cannot open");
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+// A user's config: a FIFO or device there must not block or flood the run.
+constexpr std::size_t kMaxConfigBytes = 4u << 20;
+
+std::string read_config(const fs::path& p) { return read_regular_file(p, kMaxConfigBytes); }
 
 std::string agent_model_from(const boost::json::value& config, std::string_view agent) {
   const auto* root = config.if_object();
@@ -56,7 +53,9 @@ std::string opencode_lookup(std::string_view agent) {
     if (!fs::exists(path, ec)) continue;
     boost::json::value config;
     try {
-      config = json::parse(read_file(path));  // .jsonc is read as plain JSON
+      config = json::parse(read_config(path));  // .jsonc is read as plain JSON
+    } catch (const FileReadError& e) {
+      throw std::runtime_error(std::string("agent model lookup: ") + e.what());
     } catch (const std::exception& e) {
       throw std::runtime_error("agent model lookup: " + path.string() + ": " + e.what());
     }
@@ -69,7 +68,7 @@ std::string pi_lookup(std::string_view agent) {
   fs::path dir = env("PI_CODING_AGENT_DIR");
   if (dir.empty()) dir = fs::path(env("HOME")) / ".pi" / "agent";
   try {
-    auto config = json::parse(read_file(dir / "agents.json"));
+    auto config = json::parse(read_config(dir / "agents.json"));
     const auto* root = config.if_object();
     const auto* entry = root ? json::find_object(*root, agent) : nullptr;
     return entry ? json::string_or(*entry, "model") : "";

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -86,6 +88,42 @@ def test_sentinel_that_is_not_a_regular_file_is_refused_and_kept(fake, tmp_path,
     assert [(e["event"], e["stop_reason"]) for e in events] == [("session.end", "error")]
     assert "refusing to replace" in events[0]["error"]
     assert sorted(p.name for p in f.files.root.iterdir() if p.name.endswith(".tmp")) == []
+
+
+def test_event_log_fifo_without_a_reader_fails_fast(fake):
+    # Opening a FIFO for writing blocks until a reader comes; the run must not wait for one.
+    f = fake({"turns": [[{"chunk": "hi"}]]})
+    os.mkfifo(f.files.events, 0o600)
+    assert f.run("--prompt", "hi", timeout=NO_HANG) == 1
+    assert f"open {f.files.events} (a FIFO without a reader)" in f.stderr()
+    assert stat.S_ISFIFO(os.lstat(f.files.events).st_mode)
+    assert f.methods() == [], "no agent may start"
+
+
+def test_event_log_fifo_with_a_reader_receives_the_events(fake):
+    f = fake({"turns": [[{"chunk": "hi"}]]})
+    os.mkfifo(f.files.events, 0o600)
+    # O_RDWR opens at once whatever the writer does; the reader drains in the background.
+    reader = os.open(f.files.events, os.O_RDWR)
+    chunks: list[bytes] = []
+    done = threading.Event()
+
+    def drain() -> None:
+        while not done.is_set() or select.select([reader], [], [], 0)[0]:
+            if select.select([reader], [], [], 0.05)[0]:
+                chunks.append(os.read(reader, 65536))
+
+    t = threading.Thread(target=drain, daemon=True)
+    t.start()
+    try:
+        assert f.run("--prompt", "hi", timeout=NO_HANG) == 0, f.stderr()
+    finally:
+        done.set()
+        t.join(NO_HANG)
+        os.close(reader)
+    lines = [json.loads(x) for x in b"".join(chunks).decode().splitlines()]
+    assert lines[-1]["event"] == "session.end"
+    assert any(e["event"] == "agent.message_chunk" for e in lines)
 
 
 @pytest.mark.parametrize("kind", ["fifo", "dir", "symlink"])

@@ -1065,6 +1065,16 @@ def test_model_lookup_malformed_config_continues(fake, tmp_path):
     assert f.requests("session/set_mode")[0]["params"]["modeId"] == "build"
 
 
+def test_model_lookup_config_that_is_a_fifo_is_skipped_without_blocking(fake, tmp_path):
+    # A FIFO with no writer would block the run before the backend starts.
+    fifo = tmp_path / "cfg.json"
+    os.mkfifo(fifo, 0o600)
+    f = fake({"turns": [[{"chunk": "ok"}]]}, env_extra=lookup_env(tmp_path, OPENCODE_CONFIG=str(fifo)))
+    assert f.run("--prompt", "p", "--agent", "build") == 0, f.stderr()
+    assert f"agent model lookup: {fifo} is not a regular file" in f.stderr()
+    assert "session/set_config_option" not in f.methods()
+
+
 def test_no_lookup_for_gemini(fake, tmp_path):
     cfg = write_config(tmp_path / "cfg" / "custom.json", {"build": "prov/from-config"})
     f = fake({"turns": [[{"chunk": "ok"}]]}, env_extra=lookup_env(tmp_path, OPENCODE_CONFIG=str(cfg)))

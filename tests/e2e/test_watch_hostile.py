@@ -209,3 +209,24 @@ def test_cursor_temp_name_taken_by_a_fifo_is_left_alone(avenor, log, tmp_path):
     assert (r.returncode, r.stdout) == (1, b"EVENT a  \n")
     assert r.stderr.decode() == f"{PREFIX}write cursor tmp {tmp}: not a regular file\n"
     assert stat.S_ISFIFO(os.lstat(tmp).st_mode) and not cursor.exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# Logs that are not regular files
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["fifo", "devzero"])
+@pytest.mark.parametrize("follow", [False, True])
+def test_log_that_is_not_a_regular_file_is_refused_without_blocking(avenor, tmp_path, kind, follow):
+    # A FIFO with no writer would block open(2); /dev/zero has no end and no newline.
+    path = tmp_path / "log"
+    if kind == "fifo":
+        os.mkfifo(path, 0o600)
+    else:
+        os.symlink("/dev/zero", path)
+    args = [avenor, "watch"] + (["--follow"] if follow else []) + [str(path)]
+    r = subprocess.run(args, capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert (r.returncode, r.stdout) == (2, b"")
+    assert r.stderr.decode() == f"{PREFIX}open {path}: not a regular file\n"
+    if kind == "fifo":
+        assert stat.S_ISFIFO(os.lstat(path).st_mode)
