@@ -2,8 +2,13 @@
 
 #include <avenor/sdk/json.hpp>
 #include <avenor/sdk/utf8.hpp>
+#include <bit>
 #include <cstring>
 #include <limits>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace avenor::host {
 namespace {
@@ -17,25 +22,41 @@ bool has_control_byte(std::uint64_t w) {
   return ((w - kOnes * 0x20) & ~w & kHighs) != 0;
 }
 
-// Valid UTF-8 without a byte below 0x20, eight ASCII bytes at a time.
+// Bytes from `p` up to the first one that is not printable ASCII (below 0x20
+// or above 0x7f), or to `end`: sixteen at a time with SSE2 (one signed
+// compare flags both kinds), else eight.
+const unsigned char* skip_printable_ascii(const unsigned char* p, const unsigned char* end) {
+#if defined(__SSE2__)
+  const __m128i space = _mm_set1_epi8(0x20);
+  while (end - p >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const int mask = _mm_movemask_epi8(_mm_cmplt_epi8(v, space));
+    if (mask != 0) return p + std::countr_zero(static_cast<unsigned>(mask));
+    p += 16;
+  }
+#endif
+  while (end - p >= 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p, sizeof w);
+    if ((w & 0x8080808080808080ull) != 0 || has_control_byte(w)) break;
+    p += 8;
+  }
+  while (p < end && *p >= 0x20 && *p < 0x80) ++p;
+  return p;
+}
+
+// Valid UTF-8 without a byte below 0x20.
 bool clean_text(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const auto* end = p + s.size();
-  while (p < end) {
-    if (end - p >= 8) {
-      std::uint64_t w;
-      std::memcpy(&w, p, sizeof w);
-      if ((w & 0x8080808080808080ull) == 0 && !has_control_byte(w)) {
-        p += 8;
-        continue;
-      }
-    }
+  for (;;) {
+    p = skip_printable_ascii(p, end);
+    if (p == end) return true;
     if (*p < 0x20) return false;
     const std::size_t len = sdk::utf8::sequence_length(p, end);
     if (len == 0) return false;
     p += len;
   }
-  return true;
 }
 
 std::string_view string_at(const bj::object& o, std::string_view key) {

@@ -119,12 +119,13 @@ std::string_view EventWriter::append(std::string_view body, std::string_view typ
     throw std::system_error(EBADF, std::generic_category(), "write event log (closed)");
   std::string& out = discard_ ? scratch_ : pending_;
   if (discard_) out.clear();
+  const std::string_view ts = batch_ts(out.empty());
   const std::size_t start = out.size();
   // {...} + ,"ts":T,"seq":S + the constant run_id/run_label/runtime_id part.
   out.append(body.data(), body.size() - 1);
   if (body.size() > 2) out += ',';
   out += "\"ts\":";
-  sdk::json_text::append_int(out, unix_ms_now());
+  out += ts;
   out += ",\"seq\":";
   sdk::json_text::append_int(out, ++seq_);
   out += envelope_tail_;
@@ -137,6 +138,20 @@ std::string_view EventWriter::append(std::string_view body, std::string_view typ
   scratch_.assign(line);  // the flush below empties pending_
   sync();
   return scratch_;
+}
+
+// The clock is read once per batch of lines (and every kTsReuse lines within
+// one), not per line: a burst is written within a fraction of a millisecond,
+// so its lines share a ts that is at most that fraction old. The first line of
+// a batch always reads the clock, after any object stamp() read it, so ts never
+// goes backwards in the log.
+std::string_view EventWriter::batch_ts(bool batch_start) {
+  if (batch_start || ++ts_uses_ >= kTsReuse) {
+    ts_text_.clear();
+    sdk::json_text::append_int(ts_text_, unix_ms_now());
+    ts_uses_ = 0;
+  }
+  return ts_text_;
 }
 
 void EventWriter::flush() {

@@ -79,6 +79,9 @@ class EventWriter {
         discard_(discard) {}
 
   void rebuild_envelope_tail();
+  std::string_view batch_ts(bool batch_start);  // the ts of a line, as text
+
+  static constexpr int kTsReuse = 64;  // buffered lines that may share one clock read
 
   std::filesystem::path path_;
   std::string write_context_;  // error prefix, built once rather than per event
@@ -91,6 +94,8 @@ class EventWriter {
   std::string envelope_tail_;  // ,"run_id":"…" etc., encoded once for the fast path
   std::string pending_;        // whole lines not yet written
   std::string scratch_;        // a discard writer's line, a session.end's copy
+  std::string ts_text_;        // the clock read batch_ts() hands out
+  int ts_uses_ = 0;
 };
 
 }  // namespace avenor::host

@@ -240,6 +240,7 @@ std::optional<boost::json::object> BackendConnection::parse_event(std::string_vi
 void BackendConnection::queue_event(BackendEvent event) {
   if (!open_batch_) {
     open_batch_ = std::make_shared<std::vector<BackendEvent>>();
+    open_batch_->reserve(kBatchReserve);  // a flood's read brings hundreds: few regrowths
     asio::post(io_, [this, alive = alive_, batch = open_batch_] {
       if (!*alive) return;
       if (open_batch_ == batch) open_batch_.reset();  // later events start a new batch

@@ -95,6 +95,7 @@ class BackendConnection {
   // Events emitted since the last post of this connection, delivered by one
   // posted handler (null: the next event starts a new batch).
   std::shared_ptr<std::vector<BackendEvent>> open_batch_;
+  static constexpr std::size_t kBatchReserve = 64;
   bool closed_ = false;
   // Shared with posted handlers so they do nothing once this object is gone.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -36,15 +36,27 @@ std::vector<fs::path> plugin_files(const fs::path& dir) {
   return files;
 }
 
+// Moves `<backend>.so` to the front: a plugin is built as <its name>.so and
+// in-tree plugins are named after their backend, so `run` usually dlopens
+// this one file instead of every plugin sorting before it (issue 15).
+void prefer_named(std::vector<fs::path>& files, std::string_view backend) {
+  if (backend.empty()) return;
+  const auto named = std::find_if(files.begin(), files.end(),
+                                  [&](const fs::path& f) { return f.stem() == fs::path(backend); });
+  if (named != files.end()) std::rotate(files.begin(), named, named + 1);
+}
+
 }  // namespace
 
 std::vector<fs::path> PluginCatalog::search_path() {
   std::vector<fs::path> dirs = split_path_list(std::getenv("AVENOR_PLUGIN_PATH"));
   boost::dll::fs::error_code ec;
   fs::path exe = boost::dll::program_location(ec);
-  if (!ec) dirs.push_back(exe.parent_path().parent_path() / "lib" / "avenor" / "plugins");
+  // <prefix>/bin/avenor finds <prefix>/<libdir>/avenor/plugins wherever the
+  // prefix was unpacked; a distribution build compiles in no build folder.
+  if (!ec) dirs.push_back(exe.parent_path().parent_path() / AVENOR_INSTALL_PLUGIN_RELDIR);
   dirs.emplace_back(AVENOR_INSTALL_PLUGIN_DIR);
-  dirs.emplace_back(AVENOR_BUILD_PLUGIN_DIR);
+  if (std::string_view(AVENOR_BUILD_PLUGIN_DIR) != "") dirs.emplace_back(AVENOR_BUILD_PLUGIN_DIR);
   // The same folder reached twice is read once.
   std::vector<fs::path> unique;
   std::set<fs::path> seen;
@@ -64,7 +76,9 @@ PluginCatalog PluginCatalog::discover(const std::vector<fs::path>& dirs, std::st
   PluginCatalog catalog;
   std::set<std::string> plugin_names, backend_names;
   for (const auto& dir : dirs) {
-    for (const auto& file : plugin_files(dir)) {
+    std::vector<fs::path> files = plugin_files(dir);
+    prefer_named(files, backend);
+    for (const auto& file : files) {
       std::shared_ptr<PluginLibrary> lib;
       try {
         lib = PluginLibrary::load(file);

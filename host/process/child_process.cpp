@@ -1,6 +1,8 @@
 #include "process/child_process.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -85,15 +87,42 @@ constexpr int kStageSetup = 0;
 constexpr int kStageChdir = 1;
 constexpr int kStageExec = 2;
 
-// Runs in the forked child: only async-signal-safe calls from here on.
-[[noreturn]] void exec_child(const char* path, char* const* argv, char* const* envp,
-                             const char* cwd, int in_fd, int out_fd, int err_fd, int report_fd,
-                             pid_t parent) {
+// What the child needs, prepared before the clone: the child shares our
+// memory and must not allocate.
+struct ExecArgs {
+  const char* path;
+  char* const* argv;
+  char* const* envp;
+  const char* cwd;
+  int in_fd;
+  int out_fd;
+  int err_fd;
+  int report_fd;
+  pid_t parent;
+};
+
+// Runs in the child, which shares avenor's memory until execve (CLONE_VM |
+// CLONE_VFORK, avenor waits): async-signal-safe calls only, no allocation,
+// and no avenor signal handler may run here.
+[[noreturn]] void exec_child(const ExecArgs& a) {
+  const int report_fd = a.report_fd;
   auto fail = [report_fd](int stage) {
     const ExecFailure f{stage, errno};
     [[maybe_unused]] ssize_t n = ::write(report_fd, &f, sizeof f);
     ::_exit(127);
   };
+  // Every signal is blocked (spawn() did it). A handler of avenor's would run
+  // on avenor's memory, so handled signals go back to their default action
+  // before they are unblocked; exec would reset them anyway.
+  for (int sig = 1; sig < NSIG; ++sig) {
+    struct sigaction action {};
+    if (::sigaction(sig, nullptr, &action) != 0 || action.sa_handler == SIG_DFL ||
+        action.sa_handler == SIG_IGN)
+      continue;
+    action = {};
+    action.sa_handler = SIG_DFL;
+    ::sigaction(sig, &action, nullptr);
+  }
   if (::setpgid(0, 0) != 0) fail(kStageSetup);
   // A backend that ignores stdin EOF must not outlive a SIGKILLed avenor.
   // The signal follows the forking thread, which is the one event-loop
@@ -102,20 +131,42 @@ constexpr int kStageExec = 2;
   // guardian removes its tmux session) gets to; the group guardian sends
   // SIGKILL after the same grace the host gives on an orderly stop.
   if (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) fail(kStageSetup);
-  if (::getppid() != parent) ::_exit(127);  // avenor died before the prctl
+  if (::getppid() != a.parent) ::_exit(127);  // avenor died before the prctl
   // The host ignores SIGPIPE and that disposition would survive exec.
   ::signal(SIGPIPE, SIG_DFL);
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  if (::dup2(in_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0) fail(kStageSetup);
+  if (::dup2(a.in_fd, 0) < 0 || ::dup2(a.out_fd, 1) < 0 || ::dup2(a.err_fd, 2) < 0)
+    fail(kStageSetup);
   // Descriptors some library opened without O_CLOEXEC must not leak into the
   // backend (they would keep sockets and pipes alive).
   ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-  if (cwd != nullptr && ::chdir(cwd) != 0) fail(kStageChdir);
-  ::execve(path, argv, envp);
+  if (a.cwd != nullptr && ::chdir(a.cwd) != 0) fail(kStageChdir);
+  ::execve(a.path, a.argv, a.envp);
   fail(kStageExec);
   ::_exit(127);
+}
+
+int exec_child_entry(void* args) { exec_child(*static_cast<const ExecArgs*>(args)); }
+
+// Starts the child like vfork: it borrows our memory and page tables until
+// execve, so avenor's address space is never copied (a fork costs a
+// page-table copy plus a copy-on-write fault for every page touched after,
+// a large part of a run's fixed cost; issue 15). Returns the pid or -1.
+pid_t clone_and_exec(const ExecArgs& args) {
+  sigset_t all;
+  sigset_t old;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &old);
+  // The child runs on its own stack while we are suspended; execve needs little.
+  alignas(16) std::array<char, 64 * 1024> stack{};
+  const pid_t pid = ::clone(&exec_child_entry, stack.data() + stack.size(),
+                            CLONE_VM | CLONE_VFORK | SIGCHLD, const_cast<ExecArgs*>(&args));
+  const int saved = errno;
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  errno = saved;
+  return pid;
 }
 
 std::vector<char*> c_strings(std::vector<std::string>& strings) {
@@ -191,6 +242,7 @@ struct ChildProcess::State : std::enable_shared_from_this<State> {
   std::array<char, 16 * 1024> stderr_buf{};
   std::string stderr_ring;
   std::size_t line_bytes = 0;  // stdout bytes since the last '\n'
+  bool stdout_pipe_grown = false;
 
   std::deque<std::string> write_queue;
   bool writing = false;
@@ -226,6 +278,17 @@ struct ChildProcess::State : std::enable_shared_from_this<State> {
     ::kill(-pid, sig);
   }
 
+  // A read that fills the whole buffer means a flood: the default 64 KiB pipe
+  // is full at once, and the backend and avenor then wake each other for
+  // every read. A 1 MiB pipe lets both run on (10-15 % more events/s in
+  // paired bench/event_path_bench runs). Only a flooding backend gets it:
+  // pipe pages count against the user's pipe-user-pages-soft, so hundreds of
+  // parked runtimes must not each hold one. Best effort (pipe-max-size caps it).
+  void grow_stdout_pipe() {
+    stdout_pipe_grown = true;
+    (void)::fcntl(stdout_pipe.native_handle(), F_SETPIPE_SZ, 1 << 20);
+  }
+
   void read_stdout() {
     stdout_pipe.async_read_some(
         asio::buffer(stdout_buf),
@@ -241,6 +304,7 @@ struct ChildProcess::State : std::enable_shared_from_this<State> {
       maybe_finish();
       return;
     }
+    if (n == stdout_buf.size() && !stdout_pipe_grown) grow_stdout_pipe();
     if (!kill_reason) {
       std::string_view chunk(stdout_buf.data(), n);
       if (line_too_long(chunk)) {
@@ -487,19 +551,17 @@ std::unique_ptr<ChildProcess> ChildProcess::spawn(asio::io_context& io, ChildSpe
   Pipe err = make_pipe();
   Pipe report = make_pipe();
 
-  // Everything the child touches is prepared before fork: after fork only
-  // async-signal-safe calls are allowed (no allocation).
+  // Everything the child touches is prepared before the clone: the child may
+  // make async-signal-safe calls only (no allocation).
   std::vector<char*> argv = c_strings(spec.argv);
   std::vector<char*> envp = c_strings(spec.env);
-  const char* cwd = spec.cwd.empty() ? nullptr : spec.cwd.c_str();
-
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
+  const ExecArgs exec_args{path->c_str(),   argv.data(),
+                           envp.data(),     spec.cwd.empty() ? nullptr : spec.cwd.c_str(),
+                           in.read.get(),   out.write.get(),
+                           err.write.get(), report.write.get(),
+                           ::getpid()};
+  const pid_t pid = clone_and_exec(exec_args);
   if (pid < 0) throw_errno(errno, what);
-  if (pid == 0) {
-    exec_child(path->c_str(), argv.data(), envp.data(), cwd, in.read.get(), out.write.get(),
-               err.write.get(), report.write.get(), parent);
-  }
   // Also set the group from the parent so it exists before we ever signal
   // it; EACCES after the child's exec is harmless.
   ::setpgid(pid, pid);

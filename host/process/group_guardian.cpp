@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,96 +10,78 @@
 #include <array>
 #include <cerrno>
 #include <csignal>
-#include <cstdint>
 #include <cstring>
-#include <ctime>
 
 namespace avenor::host {
 namespace {
 
 constexpr char kRelease = 'r';
 
-// A fork still shows avenor's argv in /proc/<pid>/cmdline, so whoever looks
-// for `avenor run …` processes would count the guardian too. Overwrite the
-// argument area, whose bounds are fields 48 and 49 of /proc/self/stat.
-// Async-signal-safe: stack buffers, open/read/close only.
-void retitle() {
-  constexpr char kTitle[] = "avenor-guard";
-  std::array<char, 4096> buf{};
-  const int fd = ::open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  const ssize_t n = ::read(fd, buf.data(), buf.size() - 1);
-  ::close(fd);
-  if (n <= 0) return;
-  // Fields are counted from after the command name, which may hold spaces.
-  const char* p = nullptr;
-  for (ssize_t i = n - 1; i >= 0; --i) {
-    if (buf[static_cast<std::size_t>(i)] == ')') {
-      p = buf.data() + i + 1;
-      break;
-    }
-  }
-  if (p == nullptr) return;
-  std::array<std::uintptr_t, 2> bounds{};  // arg_start, arg_end
-  int field = 2;
-  while (*p != '\0' && field < 49) {
-    while (*p == ' ') ++p;
-    ++field;
-    std::uintptr_t value = 0;
-    for (; *p >= '0' && *p <= '9'; ++p) value = value * 10 + static_cast<std::uintptr_t>(*p - '0');
-    while (*p != ' ' && *p != '\0') ++p;
-    if (field == 48) bounds[0] = value;
-    if (field == 49) bounds[1] = value;
-  }
-  if (field != 49 || bounds[0] == 0 || bounds[1] <= bounds[0] + sizeof kTitle) return;
-  auto* args = reinterpret_cast<char*>(bounds[0]);
-  std::memset(args, 0, bounds[1] - bounds[0]);
-  std::memcpy(args, kTitle, sizeof kTitle - 1);
-}
-
-// The guardian itself: async-signal-safe calls only (it is a fork of avenor).
-[[noreturn]] void guard(int link) {
-  // Only SIGKILL may end it early; a SIGTERM meant for the backend's group
-  // must not take the guardian with it.
-  sigset_t all;
-  sigfillset(&all);
-  ::sigprocmask(SIG_SETMASK, &all, nullptr);
-  ::prctl(PR_SET_NAME, "avenor-guard", 0, 0, 0);
-  retitle();
-  // Everything but the link: avenor's pipes and sockets must not stay open
-  // here (a backend's stdout would never reach EOF).
-  if (link > 0) ::close_range(0, static_cast<unsigned>(link) - 1, 0);
-  ::close_range(static_cast<unsigned>(link) + 1, ~0U, 0);
-  char byte = 0;
-  ssize_t n = 0;
-  do {
-    n = ::read(link, &byte, 1);
-  } while (n < 0 && errno == EINTR);
-  if (n == 0) {  // avenor died holding the group: end all of it, as the host would
-    ::kill(0, SIGTERM);
-    timespec grace{2, 0};  // the host's SIGTERM → SIGKILL grace
-    while (::nanosleep(&grace, &grace) != 0 && errno == EINTR) {
-    }
-    ::kill(0, SIGKILL);
-  }
-  ::_exit(0);
-}
+// The guardian's whole program, run by /bin/sh under the name avenor-guard.
+// A released guardian reads "r" (no newline: read fails at EOF but still
+// sets the line) and exits quietly. EOF alone means avenor died holding the
+// group: end all of it as the host would, SIGTERM, its 2 s grace, SIGKILL.
+constexpr char kScript[] =
+    "IFS= read -r line; [ \"$line\" = r ] || { kill -TERM 0; sleep 2; kill -KILL 0; }";
 
 struct MiddleArgs {
   pid_t pgid;
   int link;
 };
 
+// The guardian: shares avenor's memory until execve (the middle waits), so
+// async-signal-safe calls only. A shell costs one exec, where a fork of
+// avenor cost a copy of its page tables on avenor's critical path, plus a
+// copy-on-write fault for every page avenor touched afterwards (issue 15).
+int guard(void* arg) {
+  const int link = static_cast<const MiddleArgs*>(arg)->link;
+  // Only SIGKILL may end it early: a SIGTERM meant for the backend's group
+  // must not take the guardian with it. Signals ignored at entry stay
+  // ignored in a non-interactive shell and in the `sleep` it starts.
+  // SIGCHLD gets its default: the shell waits for `sleep`.
+  struct sigaction action {};
+  action.sa_handler = SIG_IGN;
+  for (int sig = 1; sig < NSIG; ++sig)
+    if (sig != SIGCHLD && sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &action, nullptr);
+  action.sa_handler = SIG_DFL;
+  ::sigaction(SIGCHLD, &action, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  // Nothing but the link: avenor's pipes and sockets must not stay open
+  // here (a backend's stdout would never reach EOF).
+  // dup2 onto itself would keep the link's CLOEXEC (avenor started without stdin).
+  if (link == 0 ? ::fcntl(0, F_SETFD, 0) != 0 : ::dup2(link, 0) != 0) ::_exit(127);
+  const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null < 0 || ::dup2(null, 1) != 1 || ::dup2(null, 2) != 2) ::_exit(127);
+  ::close_range(3, ~0U, 0);
+  // Its command line names it (cmdline starts "avenor-guard"), so whoever
+  // looks for `avenor run …` processes does not count it.
+  char name[] = "avenor-guard";
+  char dash_c[] = "-c";
+  char script[sizeof kScript];
+  std::memcpy(script, kScript, sizeof kScript);
+  char* const argv[] = {name, dash_c, script, nullptr};
+  char path[] = "PATH=/usr/bin:/bin";
+  char* const envp[] = {path, nullptr};
+  ::execve("/bin/sh", argv, envp);
+  ::_exit(127);
+}
+
 // The middle process: shares avenor's memory (CLONE_VM, avenor waits), so
-// it costs no page-table copy. It joins the group, forks the guardian (the
-// one copy of avenor's address space) and exits, so the guardian is
+// it costs no page-table copy. It joins the group, starts the guardian the
+// same way and exits once the guardian has exec'd, so the guardian is
 // re-parented away from avenor and nobody has to reap it.
 int middle(void* arg) {
-  const auto* args = static_cast<const MiddleArgs*>(arg);
+  auto* args = static_cast<MiddleArgs*>(arg);
   if (::setpgid(0, args->pgid) != 0) ::_exit(1);
-  const pid_t g = ::_Fork();  // no atfork handlers: they would run in shared memory
+  alignas(16) std::array<char, 16 * 1024> stack{};
+  const pid_t g =
+      ::clone(&guard, stack.data() + stack.size(), CLONE_VM | CLONE_VFORK | SIGCHLD, args);
   if (g < 0) ::_exit(1);
-  if (g == 0) guard(args->link);
+  // CLONE_VFORK: the guardian has exec'd, or exited because it could not.
+  int status = 0;
+  if (::waitpid(g, &status, WNOHANG) != 0) ::_exit(1);
   ::_exit(0);
 }
 
@@ -112,8 +93,8 @@ GroupGuardian GroupGuardian::start(pid_t pgid) {
   UniqueFd keep(fds[0]);
   UniqueFd give(fds[1]);
   MiddleArgs args{pgid, give.get()};
-  // No handler may run in the middle process (it shares our memory); the
-  // guardian wants every signal blocked anyway.
+  // No handler may run in the middle or the guardian before its exec (they
+  // share our memory); the guardian ignores every signal afterwards.
   sigset_t all;
   sigset_t old;
   sigfillset(&all);

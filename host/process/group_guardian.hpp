@@ -3,12 +3,14 @@
 // child itself, while a backend's helpers share its process group and may
 // ignore stdin EOF too (issue 15 item 9).
 //
-// The guardian is a tiny process in that group (forked twice, so it is no
-// child of avenor and needs no reaping) that blocks every signal and waits
-// on one end of a socket pair. avenor holds the other end: release() sends a
-// byte and the guardian exits quietly; if avenor dies instead, the guardian
-// reads EOF and SIGKILLs its group, itself included. While it lives, the
-// group id cannot be reused, so signalling the group stays safe.
+// The guardian is a tiny /bin/sh process in that group, named avenor-guard
+// (started through a short-lived middle process, so it is no child of
+// avenor and needs no reaping, and exec'd without copying avenor's memory),
+// that ignores every signal but SIGKILL and reads one end of a socket pair.
+// avenor holds the other end: release() sends a byte and the guardian exits
+// quietly; if avenor dies instead, the guardian reads EOF and ends its
+// group, itself included: SIGTERM, the host's 2 s grace, SIGKILL. While it
+// lives, the group id cannot be reused, so signalling the group stays safe.
 #pragma once
 
 #include <sys/types.h>
@@ -21,7 +23,7 @@ class GroupGuardian {
  public:
   GroupGuardian() = default;
   // Starts a guardian in the existing process group `pgid`. When it cannot
-  // (fork failure, the group is gone) the result is inactive: the caller's
+  // (clone or exec failure, the group is gone) the result is inactive: the caller's
   // PDEATHSIG still covers the group leader.
   static GroupGuardian start(pid_t pgid);
 

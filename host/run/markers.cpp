@@ -140,13 +140,25 @@ void MarkerScanner::merge(const DirectiveMark& mark) {
 }
 
 MarkerScanner::Result MarkerScanner::add_text(std::string_view text) {
+  if (text.empty()) return {};  // the window did not change
+  // The window is the last kWindowBytes of window_; the buffer is compacted
+  // only now and then, not moved on every chunk.
+  const bool drops = std::min(window_.size(), kWindowBytes) + text.size() > kWindowBytes;
+  if (drops) last_status_key_.clear();  // bytes, may split a character
+  if (window_.size() > kCompactAt) window_.erase(0, window_.size() - kWindowBytes);
+  // Where marker syntax last started, searched in the new text only (a "<|"
+  // may straddle the chunks).
+  if (const std::size_t bracket = text.rfind('['); bracket != std::string_view::npos)
+    last_mark_ = std::max(last_mark_, total_ + bracket + 1);
+  if (const std::size_t angle = text.rfind("<|"); angle != std::string_view::npos)
+    last_mark_ = std::max(last_mark_, total_ + angle + 1);
+  if (text.front() == '|' && !window_.empty() && window_.back() == '<')
+    last_mark_ = std::max(last_mark_, total_);  // the '<' before this chunk
   window_.append(text);
-  if (window_.size() > kWindowBytes) {
-    window_.erase(0, window_.size() - kWindowBytes);  // bytes, may split a character
-    last_status_key_.clear();
-  }
+  total_ += text.size();
   // Fast path: no marker syntax anywhere in the window.
-  if (window_.find('[') == std::string::npos && window_.find("<|") == std::string::npos) return {};
+  const std::uint64_t window_start = total_ - std::min<std::uint64_t>(total_, kWindowBytes);
+  if (last_mark_ <= window_start) return {};
   scan_loop_markers();
   return Result{scan_status()};
 }
@@ -154,7 +166,7 @@ MarkerScanner::Result MarkerScanner::add_text(std::string_view text) {
 void MarkerScanner::scan_loop_markers() {
   bool fenced = false;
   DirectiveMark best;
-  for (auto line : split_lines(window_)) {
+  for (auto line : split_lines(window())) {
     if (toggles_fence(line)) {
       fenced = !fenced;
       continue;
@@ -168,10 +180,10 @@ void MarkerScanner::scan_loop_markers() {
 
 std::optional<StatusMarker> MarkerScanner::scan_status() {
   std::optional<StatusMarker> found;
-  for (auto line : split_lines(window_)) {
+  for (auto line : split_lines(window())) {
     if ((found = parse_angle_status(line))) break;
   }
-  if (!found) found = find_bracket_status(window_);
+  if (!found) found = find_bracket_status(window());
   if (!found) return std::nullopt;
   std::string key = found->phase + "|" + found->label;
   if (key == last_status_key_) return std::nullopt;

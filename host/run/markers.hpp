@@ -3,6 +3,8 @@
 // for the loop runner. Scanned over a 512-byte window of recent chunk text.
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,8 +53,15 @@ class MarkerScanner {
  private:
   void scan_loop_markers();
   std::optional<StatusMarker> scan_status();
+  std::string_view window() const {
+    return std::string_view(window_).substr(window_.size() -
+                                            std::min(window_.size(), kWindowBytes));
+  }
 
-  std::string window_;
+  static constexpr std::size_t kCompactAt = 8 * kWindowBytes;
+  std::string window_;           // recent chunk text; the window is its end
+  std::uint64_t total_ = 0;      // chunk bytes seen
+  std::uint64_t last_mark_ = 0;  // 1 + the stream offset where "[" or "<|" last began (0: none)
   std::string last_status_key_;
   DirectiveMark directive_;
 };

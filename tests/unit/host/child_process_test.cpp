@@ -1,6 +1,7 @@
 #include "process/child_process.hpp"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 #include <sys/wait.h>
 
 #include <csignal>
@@ -103,6 +104,30 @@ TEST_F(ChildProcessTest, RunsInItsOwnProcessGroup) {
   child->kill_now("test over");
   wait_closed(seen);
   EXPECT_EQ(*seen.closed, "test over");
+}
+
+// The child starts like a vfork: it runs on our memory with every signal
+// blocked until exec. The backend still gets an empty mask and SIGPIPE back
+// at its default, and our own mask is what it was before the spawn.
+TEST_F(ChildProcessTest, ChildGetsCleanSignalStateAndOurMaskIsKept) {
+  sigset_t usr2;
+  sigset_t before;
+  sigemptyset(&usr2);
+  sigaddset(&usr2, SIGUSR2);
+  ASSERT_EQ(::pthread_sigmask(SIG_BLOCK, &usr2, &before), 0);
+  Observed seen;
+  auto child = sh("grep -E '^Sig(Blk|Ign):' /proc/self/status", seen);
+  wait_closed(seen);
+  sigset_t after;
+  ASSERT_EQ(::pthread_sigmask(SIG_SETMASK, &before, &after), 0);
+  EXPECT_TRUE(sigismember(&after, SIGUSR2));
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGPIPE})
+    EXPECT_EQ(sigismember(&after, sig), sigismember(&before, sig)) << "signal " << sig;
+  EXPECT_NE(seen.out.find("SigBlk:\t0000000000000000\n"), std::string::npos) << seen.out;
+  const auto ign = seen.out.find("SigIgn:\t");
+  ASSERT_NE(ign, std::string::npos) << seen.out;
+  const unsigned long long ignored = std::stoull(seen.out.substr(ign + 8, 16), nullptr, 16);
+  EXPECT_EQ(ignored & (1ULL << (SIGPIPE - 1)), 0u) << "SIGPIPE must not stay ignored: " << seen.out;
 }
 
 TEST_F(ChildProcessTest, ExecFailureThrowsFromSpawn) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -133,6 +134,59 @@ TEST(BackendEventBody, TrustsOnlyOneLineOfValidUtf8) {
   EXPECT_FALSE(is_trusted_event_body("{\"event\":\"x\",\"t\":\"tab\there\"}"));
   EXPECT_FALSE(is_trusted_event_body("{\"event\":\"x\",\"t\":\"\xff\"}"));
   EXPECT_FALSE(is_trusted_event_body("{\"event\":\"x\",\"t\":\"\xed\xa0\x80\"}"));
+}
+
+// The check runs sixteen bytes at a time: a bad byte is found wherever it
+// sits in a long body, and DEL and valid multi-byte text still pass.
+TEST(BackendEventBody, FindsABadByteAtEveryPosition) {
+  const std::string good = R"({"event":"x","t":")" + std::string(70, 'a') + "\x7f\xc3\xa9" +
+                           std::string(20, 'b') + "\xf0\x9f\x98\x80" + R"("})";
+  ASSERT_TRUE(is_trusted_event_body(good));
+  for (std::size_t at = 1; at + 1 < good.size(); ++at) {
+    for (const char bad : {'\n', '\x01', '\xff', '\x80'}) {
+      std::string body = good;
+      if (static_cast<unsigned char>(body[at]) >= 0x80) continue;  // inside a sequence: may pair
+      body[at] = bad;
+      EXPECT_FALSE(is_trusted_event_body(body)) << at << " " << int(bad);
+    }
+  }
+}
+
+// One clock read serves a burst of lines, but never makes ts go backwards
+// and never reaches past the batch: each batch reads the clock again.
+TEST(EventPipeline, BatchedLinesShareAFreshTs) {
+  TempDir dir;
+  const auto path = dir / "ev.ndjson";
+  EventWriter writer = EventWriter::open(path);
+  boost::asio::io_context io;
+  EventPipeline pipeline(writer);
+  pipeline.set_executor(io.get_executor());
+  const auto now = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  const std::int64_t before = now();
+  for (int i = 0; i < 300; ++i) {
+    BackendEvent e = chunk("x");
+    pipeline.write(e);
+  }
+  io.poll();
+  pipeline.write(bj::object{{"event", "agent.status"}});
+  BackendEvent last = chunk("y");
+  pipeline.write(last);
+  pipeline.flush();
+  const std::int64_t after = now();
+  const auto events = logged(path);
+  ASSERT_EQ(events.size(), 302u);
+  std::int64_t previous = 0;
+  for (const auto& e : events) {
+    const std::int64_t ts = e.at("ts").as_int64();
+    EXPECT_GE(ts, before);
+    EXPECT_LE(ts, after);
+    EXPECT_GE(ts, previous);
+    previous = ts;
+  }
 }
 
 TEST(BackendEventBody, ObjectIsParsedOnDemand) {

@@ -77,5 +77,35 @@ TEST(MarkerScanner, WindowKeepsOnlyTheLast512Bytes) {
   EXPECT_EQ(r.status->phase, "working");
 }
 
+// The window is tracked without rescanning or moving it per chunk: a marker
+// split as "<" + "|..." still counts, and one far back in a long stream of
+// one-byte chunks (the buffer compacted many times) neither lingers nor hides
+// a new one.
+TEST(MarkerScanner, LongStreamsOfSmallChunksKeepTheWindowExact) {
+  MarkerScanner s;
+  int reported = 0;
+  for (char c : std::string_view("<|status: thinking|>\n")) {
+    auto r = s.add_text(std::string(1, c));
+    if (r.status) {
+      ++reported;
+      EXPECT_EQ(c, '>');  // complete at its last byte, and reported once
+      EXPECT_EQ(r.status->phase, "thinking");
+    }
+  }
+  EXPECT_EQ(reported, 1);
+  MarkerScanner fresh;
+  fresh.add_text("<");
+  auto split = fresh.add_text("|status: waiting|>\n");
+  ASSERT_TRUE(split.status);
+  EXPECT_EQ(split.status->phase, "waiting");
+  for (int i = 0; i < 10000; ++i) EXPECT_FALSE(s.add_text("y").status);
+  auto r = s.add_text("\n[status: waiting]");
+  ASSERT_TRUE(r.status);  // the old one scrolled out long ago
+  EXPECT_EQ(r.status->phase, "waiting");
+  s.add_text("\n[loop: exit]\n");
+  EXPECT_EQ(s.directive().directive, LoopDirective::exit);
+  EXPECT_FALSE(s.add_text("").status);
+}
+
 }  // namespace
 }  // namespace avenor::host

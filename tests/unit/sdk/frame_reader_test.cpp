@@ -120,4 +120,37 @@ TEST(FrameReader, AFrameWhoseCallbackThrowsIsNotDeliveredAgain) {
   EXPECT_EQ(rest, (Frames{"y", "z"}));
 }
 
+// A partial line is completed from the next read and the rest of that read is
+// taken in place: every way of cutting a stream gives the frames of the whole.
+TEST(FrameReader, EveryTwoWaySplitGivesTheSameFrames) {
+  const std::string stream =
+      "{\"a\":1}\n\n{\"b\":2}\r\nContent-Length: 9\r\n\r\n{\"c\":\n3}\n{\"d\":4}\n"
+      "Content-Length: x\r\n\r\n{\"e\":5}\n{\"f\":6}";
+  FrameReader whole;
+  const Frames expected = whole.feed(stream);
+  ASSERT_EQ(expected.size(), 6u);
+  for (std::size_t a = 0; a <= stream.size(); ++a) {
+    for (std::size_t b = a; b <= stream.size(); ++b) {
+      FrameReader r;
+      Frames got;
+      auto keep = [&](std::string_view f) { got.emplace_back(f); };
+      r.feed(std::string_view(stream).substr(0, a), keep);
+      r.feed(std::string_view(stream).substr(a, b - a), keep);
+      r.feed(std::string_view(stream).substr(b), keep);
+      ASSERT_EQ(got, expected) << a << " " << b;
+      ASSERT_EQ(r.buffered(), whole.buffered()) << a << " " << b;
+    }
+  }
+}
+
+TEST(FrameReader, AThrowWhileCompletingALineKeepsTheRestOfTheRead) {
+  FrameReader r;
+  r.feed("{\"a\"", [](std::string_view) {});
+  EXPECT_THROW(r.feed(":1}\ny\nz", [](std::string_view) { throw std::runtime_error("boom"); }),
+               std::runtime_error);
+  Frames rest;
+  r.feed("\n", [&](std::string_view f) { rest.emplace_back(f); });
+  EXPECT_EQ(rest, (Frames{"y", "z"}));
+}
+
 }  // namespace

@@ -11,9 +11,13 @@
 // a kind avenor does not map, a duplicate key, a value of an unexpected type,
 // and every frame the strict parser refuses (which the general path then
 // decodes leniently or reports).
+//
+// Before the parser, CompactUpdateReader tries the shape agents send in
+// practice (acp_compact_update.hpp) and copies the update's bytes unparsed.
 #pragma once
 
 #include <array>
+#include <avenor/sdk/acp_compact_update.hpp>
 #include <avenor/sdk/event_text.hpp>
 #include <avenor/sdk/json_text.hpp>
 #include <boost/json/basic_parser_impl.hpp>
@@ -40,6 +44,20 @@ class UpdateScanner {
   // true: `frame` is a session/update of a mapped kind and `out` holds its
   // event (closed). false: the general path must take the frame.
   bool scan(std::string_view frame, EventText& out) {
+    if (compact_.read(frame)) {  // the common shape, without a parser
+      const std::optional<std::string_view> name = map_(compact_.kind());
+      if (!name) return false;
+      out.begin(*name, compact_.session_id(), "session_update", compact_.kind());
+      out.add_serialized(compact_.members(), compact_.content_text(), compact_.delta(),
+                         compact_.has_usage());
+      out.close();
+      return true;
+    }
+    return parse(frame, out);
+  }
+
+  // scan() without the compact reader: the full streaming parse.
+  bool parse(std::string_view frame, EventText& out) {
     Handler& h = parser_.handler();
     h.reset();
     parser_.reset();
@@ -401,6 +419,7 @@ class UpdateScanner {
     std::vector<std::string> update_keys_;
   };
 
+  CompactUpdateReader compact_;
   boost::json::basic_parser<Handler> parser_;
   KindMap map_;
 };

@@ -44,9 +44,34 @@ class FrameReader {
   // that throws is not delivered twice.
   template <class OnFrame>
   void feed(std::string_view bytes, OnFrame&& on_frame) {
-    // Nothing pending (the common case): the frames are read from `bytes` in
-    // place and only an unfinished tail is kept, so a stream is not copied
-    // through the buffer.
+    // A line left unfinished by the last read (the usual case in a flood:
+    // reads end mid-line) is completed with the bytes up to its newline
+    // alone, and the rest is read in place, so the stream is not copied
+    // through the buffer read after read.
+    if (!buffer_.empty() && !body_size_) {
+      const std::size_t nl = bytes.find('\n');
+      if (nl != std::string_view::npos && nl + 1 < bytes.size()) {
+        std::string_view rest = bytes.substr(nl + 1);
+        try {
+          feed_some(bytes.substr(0, nl + 1), on_frame);
+        } catch (...) {
+          buffer_.append(rest);  // what was not read yet stays, as if fed whole
+          throw;
+        }
+        bytes = rest;
+      }
+    }
+    feed_some(bytes, on_frame);
+  }
+
+  // Bytes held for an unfinished frame (for diagnostics at close).
+  std::size_t buffered() const { return buffer_.size() - pos_; }
+
+ private:
+  template <class OnFrame>
+  void feed_some(std::string_view bytes, OnFrame& on_frame) {
+    // Nothing pending: the frames are read from `bytes` in place and only an
+    // unfinished tail is kept.
     const bool in_place = buffer_.empty();
     if (!in_place) buffer_.append(bytes);
     const std::string_view in = in_place ? bytes : std::string_view(buffer_);
@@ -68,10 +93,6 @@ class FrameReader {
     }
   }
 
-  // Bytes held for an unfinished frame (for diagnostics at close).
-  std::size_t buffered() const { return buffer_.size() - pos_; }
-
- private:
   // Consumes at most one step of `in` (from pos_ on); returns false when
   // more bytes are needed.
   template <class OnFrame>
