@@ -17,6 +17,7 @@ packages=(g++ cmake ninja-build git clang-format
           libcli11-dev libspdlog-dev libgtest-dev libgmock-dev tmux
           libyaml-cpp-dev libtomlplusplus-dev
           python3 python3-pytest
+          dpkg-dev lintian  # scripts/package.sh and its test (docs/packaging.md)
           clang libclang-rt-14-dev llvm)  # the sanitizer build and libFuzzer (scripts/sanitize.sh)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)

@@ -15,11 +15,19 @@ namespace json = sdk::json;
 
 namespace {
 
-// The seven backends of the spec; one without a plugin is reported missing,
-// so a packager's split is visible to the user.
-constexpr std::array<std::string_view, 7> kKnownBackends{
-    "opencode-acp", "opencode-http", "codex-app-server", "gemini-acp", "cursor-acp",
-    "pi",           "claude-channel"};
+// The backends the project ships (the spec's seven and claude); one without a
+// plugin is reported missing with its package, so a packager's split is
+// visible to the user.
+constexpr std::array<std::string_view, 8> kKnownBackends{
+    "opencode-acp",   "opencode-http", "codex-app-server", "gemini-acp", "cursor-acp", "pi",
+    "claude-channel", "claude"};
+
+// The distribution package of a backend's plugin (docs/packaging.md): every
+// project plugin is named after its one backend and packaged as
+// avenor-plugin-<plugin>, so the rule needs no table.
+std::string plugin_package(std::string_view backend) {
+  return "avenor-plugin-" + std::string(backend);
+}
 
 struct Report {
   std::ostream& out;
@@ -119,7 +127,7 @@ int doctor_main(const std::vector<std::string>& args, std::ostream& out, std::os
     if (auto entry = catalog.find(name))
       check_backend(entry->info, report);
     else
-      report.miss(name, "plugin not installed");
+      report.miss(name, "plugin not installed; install " + plugin_package(name));
   }
   if (report.missing.empty()) {
     out << "summary: nothing missing\n";

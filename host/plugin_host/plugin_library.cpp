@@ -2,11 +2,18 @@
 
 #include <dlfcn.h>
 
+#include <cstddef>
+#include <cstdint>
 #include <stdexcept>
 
 namespace avenor::host {
 
 namespace {
+
+// A 1.0 vtable ends before on_call_data; minors only append, so a plugin
+// built against 1.0 still loads (the host checks struct_size before using
+// a 1.1 member, BackendConnection::has_call_handlers).
+constexpr std::uint32_t kAbi10VtableSize = offsetof(avenor_plugin_vtable, on_call_data);
 
 std::string text_or_empty(const char* s) { return s ? std::string(s) : std::string(); }
 
@@ -40,7 +47,7 @@ std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::filesystem::path& 
                              std::to_string(d->abi_minor) + "; this avenor supports ABI " +
                              supported_abi());
   if (d->struct_size < sizeof(avenor_plugin_descriptor) || !d->vtable ||
-      d->vtable->struct_size < sizeof(avenor_plugin_vtable))
+      d->vtable->struct_size < kAbi10VtableSize)
     throw std::runtime_error("malformed plugin descriptor (tables shorter than ABI " +
                              std::to_string(AVENOR_ABI_MAJOR) + ".0)");
   if (!d->plugin_name || !*d->plugin_name)

@@ -327,6 +327,10 @@ SKIPPED = {
     ("README.md", "bash scripts/setup.sh"):
         "setup.sh installs system packages and the real CLIs and builds; test.sh runs this very "
         "suite: the suite runs on their result",
+    ("docs/packaging.md", "bash scripts/package.sh"):
+        "a Release build of its own: test_packages.py runs this block literally",
+    ("docs/packaging.md", "sudo apt install"):
+        "installs into the machine: test_packages.py installs the same packages into scratch roots",
 }
 
 
@@ -532,6 +536,12 @@ def _ph_policy(world: DocsWorld, ran: Ran) -> None:
 def _ph_shorthands(world: DocsWorld, ran: Ran) -> None:
     [end] = world.named("slow.ndjson", "session.end")
     assert end["final_output"] == "I did not run the tests.", end
+
+
+# ---- docs/plugin-guide.md ------------------------------------------------------------------
+
+case("docs/plugin-guide.md", "ctest --test-dir", clone=True, timeout=BUILD_TIMEOUT,
+     needs=("cmake", "ctest"))(None)
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """A third party builds a backend plugin out of tree against the installed SDK
-(find_package(avenor)) and avenor loads and runs it from AVENOR_PLUGIN_PATH."""
+(find_package(avenor)), unit-tests it with the SDK's fake host, and avenor loads and runs it
+from AVENOR_PLUGIN_PATH."""
 
 from __future__ import annotations
 
@@ -29,6 +30,14 @@ def test_echo_plugin_built_against_installed_sdk(avenor, tmp_path):
     sh("cmake", "-S", str(REPO / "sdk/examples/echo-backend"), "-B", str(plugin_build),
        f"-DCMAKE_PREFIX_PATH={prefix}")
     sh("cmake", "--build", str(plugin_build))
+    assert (prefix / "include/avenor/sdk/testing/fake_host.hpp").exists()
+    assert (prefix / "include/avenor/sdk/testing/plugin_driver.hpp").exists()
+
+    # The example's unit test: the SDK's fake host drives the built echo.so through the C ABI.
+    ctest = sh("ctest", "--test-dir", str(plugin_build), "--output-on-failure")
+    assert "100% tests passed, 0 tests failed out of 1" in ctest.stdout, ctest.stdout
+    direct = sh(str(plugin_build / "echo_backend_test"), str(plugin_build / "echo.so"))
+    assert direct.stdout == "echo_backend_test: all checks passed\n", direct.stdout
 
     env = {**os.environ, "AVENOR_PLUGIN_PATH": str(plugin_build)}
     listing = sh(avenor, "plugins", env=env).stdout

@@ -3,10 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <avenor/sdk/json.hpp>
+#include <avenor/sdk/testing/fake_host.hpp>
 #include <memory>
 #include <string>
-
-#include "../sdk/fake_host.hpp"
 
 namespace {
 
@@ -84,7 +83,7 @@ class CodexBackendTest : public ::testing::Test {
          std::string(error) + "}}}");
   }
 
-  avenor::test::FakeHost fake;
+  avenor::sdk::testing::FakeHost fake;
   std::unique_ptr<CodexBackend> backend;
 };
 

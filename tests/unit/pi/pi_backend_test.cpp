@@ -3,10 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <avenor/sdk/json.hpp>
+#include <avenor/sdk/testing/fake_host.hpp>
 #include <memory>
 #include <string>
 
-#include "../sdk/fake_host.hpp"
 #include "service_recorder.hpp"
 
 namespace {
@@ -65,7 +65,7 @@ class PiBackendTest : public ::testing::Test {
     return op;
   }
 
-  avenor::test::FakeHost fake;
+  avenor::sdk::testing::FakeHost fake{0};  // an ABI 1.0 host: no services, so no version probe
   std::unique_ptr<PiBackend> backend;
 };
 
@@ -483,7 +483,7 @@ class PiThinkingStartTest : public ::testing::Test {
     return {{"exit_code", 0}, {"signal", 0}, {"timed_out", false}, {"stdout", ""}, {"stderr", err}};
   }
 
-  avenor::test::FakeHost fake;
+  avenor::sdk::testing::FakeHost fake;
   std::unique_ptr<avenor::test::ServiceRecorder> recorder;
   std::unique_ptr<PiBackend> backend;
 };

@@ -1,13 +1,12 @@
-// A host API for pi backend tests: FakeHost (tests/unit/sdk) for everything it
+// A host API for pi backend tests: FakeHost (avenor/sdk/testing) for everything it
 // records, plus the ABI 1.1 service calls, which are recorded here and answered
 // by the test through the same sdk::Host the backend holds.
 #pragma once
 
 #include <avenor/sdk/host.hpp>
+#include <avenor/sdk/testing/fake_host.hpp>
 #include <string>
 #include <vector>
-
-#include "../sdk/fake_host.hpp"
 
 namespace avenor::test {
 
@@ -19,7 +18,7 @@ class ServiceRecorder {
     boost::json::object request;
   };
 
-  explicit ServiceRecorder(FakeHost& fake, bool offer_services = true)
+  explicit ServiceRecorder(sdk::testing::FakeHost& fake, bool offer_services = true)
       : inner_(fake.api()), api_(*fake.api()), host_(&api_) {
     api_.ctx = this;
     // Everything FakeHost knows is forwarded to it with its own context.

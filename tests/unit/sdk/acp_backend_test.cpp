@@ -1,11 +1,10 @@
 #include <gtest/gtest.h>
 
 #include <avenor/sdk/acp_backend.hpp>
+#include <avenor/sdk/testing/fake_host.hpp>
 #include <filesystem>
 #include <memory>
 #include <ostream>
-
-#include "fake_host.hpp"
 #ifdef AVENOR_BUILD_PLUGIN_DIR
 #include <dlfcn.h>
 #endif
@@ -123,13 +122,13 @@ class AcpBackendTest : public ::testing::Test {
         << "operations finished more than once (see SdkOperation.FinishesExactlyOnce)";
   }
 
-  avenor::test::FakeHost fake;
+  avenor::sdk::testing::FakeHost fake;
   std::unique_ptr<AcpBackend> backend;  // after fake: destroyed first
 };
 
 // The engine relies on Operation reporting exactly one complete/fail per id.
 TEST(SdkOperation, FinishesExactlyOnce) {
-  avenor::test::FakeHost fake;
+  avenor::sdk::testing::FakeHost fake;
   {
     auto op = fake.op();
     EXPECT_FALSE(fake.is_finished(op.id()))
@@ -805,7 +804,7 @@ TEST_P(AcpPluginTest, DescriptorLaunchAndHandshake) {
   ASSERT_TRUE(info.doctor_checks_json);
   EXPECT_EQ(J(info.doctor_checks_json).at(0).at("argv"), J(R"([")" + c.cli + R"(","--version"])"));
 
-  avenor::test::FakeHost fake;
+  avenor::sdk::testing::FakeHost fake;
   auto sink = [](std::string* out) {
     return avenor_sink{out, [](void* ctx, avenor_str s) {
                          static_cast<std::string*>(ctx)->assign(s.data, s.size);

@@ -5,10 +5,9 @@
 
 #include <avenor/sdk/acp_backend.hpp>
 #include <avenor/sdk/acp_update_scanner.hpp>
+#include <avenor/sdk/testing/fake_host.hpp>
 #include <string>
 #include <vector>
-
-#include "fake_host.hpp"
 
 namespace {
 
@@ -117,7 +116,7 @@ TEST(AcpUpdateScanner, DeepNestingIsLeftToTheGeneralPath) {
 // Through the backend: a lone surrogate no longer fails the run (issue 15),
 // and the fast and the general path feed the host the same events.
 TEST(AcpUpdateScanner, BackendKeepsEventsWithBadTextAndEmitsSerialised) {
-  avenor::test::FakeHost fake(true);
+  avenor::sdk::testing::FakeHost fake;
   avenor::sdk::AcpProfile profile;
   profile.argv = {"agent"};
   avenor::sdk::StartOptions options;

@@ -4,14 +4,13 @@
 
 #include <avenor/sdk/event_text.hpp>
 #include <avenor/sdk/host.hpp>
-
-#include "fake_host.hpp"
+#include <avenor/sdk/testing/fake_host.hpp>
 
 namespace {
 
 namespace bj = boost::json;
 using avenor::sdk::EventText;
-using avenor::test::FakeHost;
+using avenor::sdk::testing::FakeHost;
 
 TEST(EventText, KeepsTheEnvelopeOutAndTheFirstValueOfAKey) {
   EventText t;
@@ -81,7 +80,7 @@ TEST(EventText, RepeatedStartsReuseTheirBytesAndStayExact) {
 }
 
 TEST(HostEmit, UsesTheSerialisedPathWhenTheHostHasIt) {
-  FakeHost fake(true);
+  FakeHost fake;
   fake.host().emit(bj::parse(R"({"event":"agent.thought_chunk","session_id":"s","seq":5,)"
                              R"("content":{"text":"hm"},"usage":{"a":1}})")
                        .as_object());
@@ -97,7 +96,7 @@ TEST(HostEmit, UsesTheSerialisedPathWhenTheHostHasIt) {
 }
 
 TEST(HostEmit, FallsBackToEmitEventOnAnOlderHost) {
-  FakeHost fake;  // no emit_event_serialized: a 1.1 host
+  FakeHost fake(1);  // no emit_event_serialized: a 1.1 host
   fake.host().emit(bj::parse(R"({"event":"x","seq":5,"n":1})").as_object());
   EXPECT_TRUE(fake.serialized.empty());
   ASSERT_EQ(fake.events.size(), 1u);

@@ -178,7 +178,7 @@ typedef struct avenor_host_api {
 typedef struct avenor_instance avenor_instance;
 
 /*
- * The plugin's functions. JSON shapes are documented in docs/plugin-abi.md.
+ * The plugin's functions. JSON shapes are documented in docs/plugin-guide.md.
  * Functions returning int32_t return 0 on success; otherwise they have put a
  * one-line message into `error`.
  */
