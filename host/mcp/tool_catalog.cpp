@@ -127,7 +127,7 @@ bj::array ToolRunner::definitions() {
        {"model", str("Model, as the backend names it (e.g. provider/model for opencode).")},
        {"thinking", str("Thinking effort (e.g. low, medium, high), where the backend has one.")},
        {"backend", str("Backend plugin: opencode-acp (default), opencode-http, codex-app-server, "
-                       "gemini-acp, cursor-acp, pi, claude-channel.")},
+                       "gemini-acp, cursor-acp, pi, claude-channel, claude.")},
        {"server_url", str("opencode-http only: the opencode server URL.")},
        {"timeout", duration("Limit for the agent's whole life: 90s, 10m, 2h, or seconds.")},
        {"auto_approve", boolean("Approve every permission request of the agent (default false: "

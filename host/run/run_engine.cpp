@@ -264,6 +264,7 @@ asio::awaitable<RunOutcome> RunEngine::run_attempt(int attempt, const std::strin
   start.runtime_id = o.runtime_id;
   start.thinking = o.thinking;
   start.host_executable = self_executable();
+  start.resume_session_id = resume_id;
 
   std::unique_ptr<BackendConnection> conn;
   std::string create_error;

@@ -36,7 +36,7 @@ sdk::LaunchSpec PiBackend::launch() { return launch_spec(options()); }
 
 void PiBackend::on_bytes(std::string_view bytes) {
   if (broken_ || closed_) return;
-  JsonLines::Batch batch = lines_.feed(bytes);
+  sdk::JsonLines::Batch batch = lines_.feed(bytes);
   for (const std::string& line : batch.lines) {
     handle_line(line);
     if (closed_) return;
@@ -66,21 +66,8 @@ std::string PiBackend::send(object command, PendingCommands::Handler on_response
 void PiBackend::write_line(const object& message) { host().write(json::dump(message) + "\n"); }
 
 void PiBackend::handle_line(const std::string& line) {
-  boost::json::value parsed;
-  try {
-    parsed = json::parse(line);
-  } catch (const std::exception& e) {
-    // One bad line does not desynchronize a line protocol: report and go on.
-    host().log(sdk::LogLevel::warn, "pi: skipping a stdout line that is not JSON (" +
-                                        std::string(e.what()) + "): " + sdk::excerpt(line));
-    return;
-  }
-  const object* message = parsed.if_object();
-  if (!message) {
-    host().log(sdk::LogLevel::warn,
-               "pi: skipping a stdout line that is not a JSON object: " + sdk::excerpt(line));
-    return;
-  }
+  const std::optional<object> message = lines_.object_of(line, host());
+  if (!message) return;
   const std::string type = json::string_or(*message, "type");
   if (type == "response") return handle_response(*message);
   if (type == "extension_ui_request") return handle_ui_request(*message);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <avenor/sdk/backend.hpp>
+#include <avenor/sdk/json_lines.hpp>
 #include <map>
 #include <optional>
 #include <string>
@@ -14,7 +15,6 @@
 
 #include "agent_end.hpp"
 #include "command_ids.hpp"
-#include "json_lines.hpp"
 #include "pending_commands.hpp"
 #include "turn_end_gate.hpp"
 #include "ui_dialogs.hpp"
@@ -66,7 +66,7 @@ class PiBackend : public sdk::Backend {
 
   const std::string& sid() const { return session_id_ ? *session_id_ : empty_; }
 
-  JsonLines lines_;
+  sdk::JsonLines lines_{sdk::JsonLines::kDefaultMaxLine, "pi"};
   CommandIds ids_;
   PendingCommands pending_;
   TurnEndGate gate_;

@@ -501,10 +501,21 @@ class AnthropicMessages(Dialect):
         start = self._message(ctx, [], None)
         start["usage"]["output_tokens"] = 0
         self._emit(h, "message_start", message=start)
-        self._emit(h, "content_block_start", index=0, content_block=block)
+        index = 0
+        if ctx.get("reasoning"):  # step "reasoning": a thinking block streamed before the rest
+            self._emit(h, "content_block_start", index=0,
+                       content_block={"type": "thinking", "thinking": "", "signature": ""})
+            for c in split_text(ctx["reasoning"]):
+                self._emit(h, "content_block_delta", index=0,
+                           delta={"type": "thinking_delta", "thinking": c})
+            self._emit(h, "content_block_delta", index=0,
+                       delta={"type": "signature_delta", "signature": "fake-signature"})
+            self._emit(h, "content_block_stop", index=0)
+            index = 1
+        self._emit(h, "content_block_start", index=index, content_block=block)
         for d in deltas:
-            self._emit(h, "content_block_delta", index=0, delta=d)
-        self._emit(h, "content_block_stop", index=0)
+            self._emit(h, "content_block_delta", index=index, delta=d)
+        self._emit(h, "content_block_stop", index=index)
         self._emit(h, "message_delta", delta={"stop_reason": stop, "stop_sequence": None},
                    usage={"output_tokens": USAGE["output"]})
         self._emit(h, "message_stop")

@@ -18,6 +18,9 @@ struct StartOptions {
   // The avenor executable's absolute path, for backends that make the agent
   // start avenor again (e.g. an MCP sidecar command). Since ABI 1.1.
   std::string host_executable;
+  // The session the first start_session will resume ("" for a new one), for
+  // backends whose CLI names its session on the command line (claude).
+  std::string resume_session_id;
 
   static StartOptions from_json(const boost::json::object& o) {
     StartOptions s;
@@ -30,13 +33,20 @@ struct StartOptions {
     s.runtime_id = json::string_or(o, "runtime_id");
     s.thinking = json::string_or(o, "thinking");
     s.host_executable = json::string_or(o, "host_executable");
+    s.resume_session_id = json::string_or(o, "resume_session_id");
     return s;
   }
   boost::json::object to_json() const {
-    return {
-        {"agent", agent},           {"label", label},       {"dir", dir},
-        {"server_url", server_url}, {"model", model},       {"agent_profile", agent_profile},
-        {"runtime_id", runtime_id}, {"thinking", thinking}, {"host_executable", host_executable}};
+    return {{"agent", agent},
+            {"label", label},
+            {"dir", dir},
+            {"server_url", server_url},
+            {"model", model},
+            {"agent_profile", agent_profile},
+            {"runtime_id", runtime_id},
+            {"thinking", thinking},
+            {"host_executable", host_executable},
+            {"resume_session_id", resume_session_id}};
   }
 };
 
