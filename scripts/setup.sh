@@ -36,6 +36,8 @@ bash "$repo/scripts/install-peers.sh"
 
 sanitize=OFF
 [ "${AVENOR_SANITIZE:-0}" = "1" ] && sanitize=ON
-cmake -S "$repo" -B "$build_dir" -G Ninja -DAVENOR_WERROR=ON -DAVENOR_SANITIZE=$sanitize
+# /usr: the prefix the Debian packages made from this build install to (scripts/package.sh).
+cmake -S "$repo" -B "$build_dir" -G Ninja -DAVENOR_WERROR=ON -DAVENOR_SANITIZE=$sanitize \
+  -DCMAKE_INSTALL_PREFIX=/usr
 cmake --build "$build_dir"
 echo "setup: built $build_dir/host/avenor"

@@ -7,9 +7,6 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir=${BUILD_DIR:-$repo/build}
 cmake --build "$build_dir"
-# The Debian packages' own build (build-pkg/, docs/packaging.md) goes first, so
-# tests/e2e/test_packages.py only repackages within its CTest time limit.
-[ "${AVENOR_SKIP_PACKAGES:-0}" = "1" ] || bash "$repo/scripts/package.sh" >/dev/null
 ctest --test-dir "$build_dir" --output-on-failure --timeout 900 -j "$(nproc)" "$@"
 if [ "${AVENOR_SKIP_SANITIZE:-0}" != "1" ]; then
   BUILD_DIR=$build_dir bash "$repo/scripts/sanitize.sh"

@@ -46,6 +46,17 @@ void prefer_named(std::vector<fs::path>& files, std::string_view backend) {
   if (named != files.end()) std::rotate(files.begin(), named, named + 1);
 }
 
+// Whether `file` lies under the folder `dir` (both made canonical first).
+bool inside(const fs::path& file, const fs::path& dir) {
+  std::error_code ec;
+  const fs::path f = fs::weakly_canonical(file, ec);
+  if (ec) return false;
+  const fs::path d = fs::weakly_canonical(dir, ec);
+  if (ec || d.empty()) return false;
+  auto [dir_end, file_at] = std::mismatch(d.begin(), d.end(), f.begin(), f.end());
+  return dir_end == d.end() && file_at != f.end();
+}
+
 }  // namespace
 
 std::vector<fs::path> PluginCatalog::search_path() {
@@ -56,7 +67,9 @@ std::vector<fs::path> PluginCatalog::search_path() {
   // prefix was unpacked; a distribution build compiles in no build folder.
   if (!ec) dirs.push_back(exe.parent_path().parent_path() / AVENOR_INSTALL_PLUGIN_RELDIR);
   dirs.emplace_back(AVENOR_INSTALL_PLUGIN_DIR);
-  if (std::string_view(AVENOR_BUILD_PLUGIN_DIR) != "") dirs.emplace_back(AVENOR_BUILD_PLUGIN_DIR);
+  // This build's plugins, for a binary that still runs from its build tree; a
+  // packaged or installed copy of the same binary never looks there.
+  if (!ec && inside(exe, AVENOR_BUILD_TREE)) dirs.emplace_back(AVENOR_BUILD_PLUGIN_DIR);
   // The same folder reached twice is read once.
   std::vector<fs::path> unique;
   std::set<fs::path> seen;

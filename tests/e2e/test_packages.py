@@ -1,14 +1,13 @@
 """The Debian packages (docs/packaging.md, issue 16): built by the page's own command line
-(scripts/package.sh into build-pkg/, a Release build of its own that never touches build/),
+(scripts/package.sh, which packages build/ — the binaries the rest of the suite runs),
 then installed with dpkg into scratch roots — never into the machine — in the combinations a
 distribution user meets: the host alone, the host with only the opencode-acp plugin, and
 everything. Each install gets its own dpkg admin folder, seeded with the machine's package
 status so the packages' real Depends (libc, Boost, spdlog, ...) resolve, while avenor and its
 plugins exist only in the scratch root.
 
-HEAVY: the first run builds build-pkg/ from scratch (minutes on a busy machine); later runs
-rebuild only what changed and repackage (well under a minute). lintian and the example-plugin
-build are the next heaviest parts; everything shares one module-scoped package build.
+Packaging an up-to-date build/ takes seconds; lintian and the example-plugin build are the
+heaviest parts. Everything shares one module-scoped package build.
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ from fake_run import FakeRun, base_env
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGING_PAGE = REPO / "docs/packaging.md"
-PACKAGE_TIMEOUT = 1800.0   # a cold build-pkg/ on a shared 2-core machine
+PACKAGE_TIMEOUT = 600.0   # cpack strips and compresses every package
 STEP_TIMEOUT = 300.0
 
 

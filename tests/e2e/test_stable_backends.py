@@ -176,9 +176,19 @@ def serve_port(pid: int) -> int:
     return int(argv[argv.index("--port") + 1])
 
 
+def parent_pid(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 def one_server(d: Path) -> int:
-    pids = opencode_serve_pids(d)
-    assert len(pids) == 1, f"expected exactly one opencode serve in {d}, got {pids}"
+    # A server's own child that carries the same command line (opencode may start one, and a
+    # busy machine shows it) is part of that server, not a second one.
+    found = opencode_serve_pids(d)
+    pids = [p for p in found if parent_pid(p) not in found]
+    assert len(pids) == 1, f"expected exactly one opencode serve in {d}, got {found}"
     return pids[0]
 
 
