@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <avenor/sdk/descriptor_check.hpp>
 #include <avenor/sdk/host.hpp>
 #include <avenor/sdk/json.hpp>
 #include <boost/asio/post.hpp>
@@ -192,9 +193,7 @@ void BackendConnection::launch() {
 }
 
 bool BackendConnection::plugin_takes_service_results() const {
-  const auto& vtable = backend_.library->vtable();
-  return vtable.struct_size >= offsetof(avenor_plugin_vtable, on_call_result) + sizeof(void*) &&
-         vtable.on_call_data && vtable.on_call_result;
+  return sdk::takes_service_results(backend_.library->vtable());
 }
 
 pid_t BackendConnection::pid() const { return child_ ? child_->pid() : 0; }

@@ -18,6 +18,7 @@
 #include <avenor/abi/plugin_abi.h>
 #include <dlfcn.h>
 
+#include <avenor/sdk/descriptor_check.hpp>
 #include <avenor/sdk/json.hpp>
 #include <avenor/sdk/testing/fake_host.hpp>
 #include <cstddef>
@@ -71,41 +72,14 @@ class Plugin {
     return out;
   }
   // Whether the plugin takes service results (a 1.1 vtable), as the host asks.
-  bool takes_service_results() const {
-    return vtable().struct_size >= offsetof(avenor_plugin_vtable, on_call_result) + sizeof(void*) &&
-           vtable().on_call_data && vtable().on_call_result;
-  }
+  bool takes_service_results() const { return sdk::takes_service_results(vtable()); }
 
  private:
   using Library = std::unique_ptr<void, int (*)(void*)>;
 
   Plugin(avenor_plugin_entry_fn entry, Library lib) : library_(std::move(lib)) {
     descriptor_ = entry();
-    check(descriptor_);
-  }
-
-  // A 1.0 vtable ends before on_call_data (minors only append).
-  static constexpr std::uint32_t kAbi10VtableSize = offsetof(avenor_plugin_vtable, on_call_data);
-
-  // The host's refusals (src: host/plugin_host/plugin_library.cpp), same words.
-  static void check(const avenor_plugin_descriptor* d) {
-    if (!d) throw std::runtime_error("plugin entry returned no descriptor");
-    if (d->abi_major != AVENOR_ABI_MAJOR)
-      throw std::runtime_error("incompatible plugin ABI " + std::to_string(d->abi_major) + "." +
-                               std::to_string(d->abi_minor) + "; this avenor supports ABI " +
-                               std::to_string(AVENOR_ABI_MAJOR) + ".x (up to " +
-                               std::to_string(AVENOR_ABI_MAJOR) + "." +
-                               std::to_string(AVENOR_ABI_MINOR) + ")");
-    if (d->struct_size < sizeof(avenor_plugin_descriptor) || !d->vtable ||
-        d->vtable->struct_size < kAbi10VtableSize)
-      throw std::runtime_error("malformed plugin descriptor (tables shorter than ABI " +
-                               std::to_string(AVENOR_ABI_MAJOR) + ".0)");
-    if (!d->plugin_name || !*d->plugin_name)
-      throw std::runtime_error("plugin descriptor has no name");
-    for (std::size_t i = 0; i < d->backend_count; ++i) {
-      if (!d->backends[i].name || !*d->backends[i].name)
-        throw std::runtime_error("plugin declares a backend without a name");
-    }
+    check_descriptor(descriptor_);  // the host's refusals, same words
   }
 
   Library library_;  // before descriptor_: the descriptor lives in the library
