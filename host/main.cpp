@@ -1,10 +1,6 @@
 // avenor: dispatch on argv[1] (cli.md §1). `run` is the default command for
 // a command line that starts with a flag; no arguments at all, `help`,
 // `--help` or `-h` print the command list instead (issue 13).
-#include <spdlog/cfg/env.h>
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
-
 #include <iostream>
 #include <optional>
 #include <string>
@@ -23,17 +19,9 @@
 #include "commands/verify_command.hpp"
 #include "commands/watch_command.hpp"
 #include "process/signals.hpp"
+#include "util/diagnostics.hpp"
 
 namespace {
-
-void configure_logging() {
-  // Diagnostics go to stderr only; stdout belongs to the commands.
-  auto logger = spdlog::stderr_logger_st("avenor");
-  logger->set_pattern("avenor: %l: %v");
-  logger->set_level(spdlog::level::warn);
-  spdlog::set_default_logger(logger);
-  spdlog::cfg::load_env_levels();  // SPDLOG_LEVEL=debug for troubleshooting
-}
 
 // Commands that install SIGINT/SIGTERM handlers and unblock the termination
 // signals themselves, once the handlers exist (process/signals.hpp).
@@ -73,7 +61,7 @@ int main(int argc, char** argv) {
   using namespace avenor::host;
   // First: a SIGTERM during setup must wait for the handlers (issue 15).
   block_termination_signals();
-  configure_logging();
+  diagnostics::configure();  // SPDLOG_LEVEL=debug for troubleshooting
   ignore_sigpipe();
   std::vector<std::string> args(argv + 1, argv + argc);
   const std::string first = args.empty() ? "" : args.front();

@@ -1,6 +1,5 @@
 #include "claude_channel/channel_sidecar.hpp"
 
-#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,6 +23,7 @@
 #include "claude_channel/control_rendering.hpp"
 #include "claude_channel/mcp_stdio.hpp"
 #include "claude_channel/sidecar_tools.hpp"
+#include "util/diagnostics.hpp"
 
 namespace avenor::host::claude_channel {
 
@@ -53,7 +53,7 @@ struct ChannelSidecar::Loop {
     try {
       write(writer);
     } catch (const std::system_error& e) {
-      spdlog::error("claude-channel: {}", e.what());
+      diagnostics::error(std::string("claude-channel: ") + e.what());
       exit_code = 1;
       io.stop();
     }
@@ -77,7 +77,7 @@ struct ChannelSidecar::Loop {
   static void note(std::string& last, const std::string& problem) {
     if (problem == last) return;
     last = problem;
-    if (!problem.empty()) spdlog::warn("claude-channel: {}", problem);
+    if (!problem.empty()) diagnostics::warn("claude-channel: " + problem);
   }
 
   static std::string status_problem(std::string_view route, const HttpReply& reply) {
@@ -117,14 +117,14 @@ struct ChannelSidecar::Loop {
   void deliver(const bj::value& message) {
     const bj::object* o = message.if_object();
     if (o == nullptr) {
-      spdlog::warn("claude-channel: ignoring a control message that is not an object");
+      diagnostics::warn("claude-channel: ignoring a control message that is not an object");
       return;
     }
     try {
       McpNotification n = render_control_message(*o, config.run_id);
       output([&](const McpWriter& w) { w.notify(n.method, std::move(n.params)); });
     } catch (const std::invalid_argument& e) {
-      spdlog::warn("claude-channel: ignoring control message: {}", e.what());
+      diagnostics::warn(std::string("claude-channel: ignoring control message: ") + e.what());
     }
   }
 
@@ -194,9 +194,9 @@ struct ChannelSidecar::Loop {
     try {
       const HttpReply reply = co_await relay_post("/permission_request", std::move(body));
       if (!ok(reply))
-        spdlog::warn("claude-channel: {}", status_problem("/permission_request", reply));
+        diagnostics::warn("claude-channel: " + status_problem("/permission_request", reply));
     } catch (const HttpTransportError& e) {
-      spdlog::warn("claude-channel: relay unreachable: {}", e.what());
+      diagnostics::warn(std::string("claude-channel: relay unreachable: ") + e.what());
     }
   }
 
@@ -265,8 +265,8 @@ struct ChannelSidecar::Loop {
   asio::awaitable<void> read_input(int in_fd) {
     const int fd = ::dup(in_fd);
     if (fd < 0) {
-      spdlog::error("claude-channel: stdin: {}",
-                    std::error_code(errno, std::generic_category()).message());
+      diagnostics::error("claude-channel: stdin: " +
+                         std::error_code(errno, std::generic_category()).message());
       exit_code = 1;
       io.stop();
       co_return;
@@ -283,10 +283,11 @@ struct ChannelSidecar::Loop {
           std::string rest(asio::buffers_begin(buffer.data()), asio::buffers_end(buffer.data()));
           handle_line(rest);
         } else if (ec == asio::error::not_found) {
-          spdlog::error("claude-channel: an MCP message is longer than {} bytes", kMaxMcpLine);
+          diagnostics::error("claude-channel: an MCP message is longer than " +
+                             std::to_string(kMaxMcpLine) + " bytes");
           exit_code = 1;
         } else {
-          spdlog::error("claude-channel: read stdin: {}", ec.message());
+          diagnostics::error("claude-channel: read stdin: " + ec.message());
           exit_code = 1;
         }
         io.stop();

@@ -1,10 +1,9 @@
 #include "events/event_pipeline.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <boost/asio/post.hpp>
 
 #include "control/event_history.hpp"
+#include "util/diagnostics.hpp"
 
 namespace avenor::host {
 
@@ -13,7 +12,7 @@ EventPipeline::~EventPipeline() {
   try {
     flush();
   } catch (const std::exception& e) {
-    spdlog::warn("event log: {}", e.what());
+    diagnostics::warn(std::string("event log: ") + e.what());
   }
 }
 

@@ -1,7 +1,5 @@
 #include "http_debug/debug_connection.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -15,6 +13,7 @@
 #include <chrono>
 
 #include "http_debug/debug_token.hpp"
+#include "util/diagnostics.hpp"
 #include "util/json_text.hpp"
 
 namespace avenor::host {
@@ -67,9 +66,9 @@ void log_debug_failure(const char* what, std::exception_ptr error) {
   try {
     std::rethrow_exception(error);
   } catch (const std::exception& e) {
-    spdlog::error("http debug: {}: {}", what, e.what());
+    diagnostics::error("http debug: " + std::string(what) + ": " + e.what());
   } catch (...) {
-    spdlog::error("http debug: {}: unknown exception", what);
+    diagnostics::error("http debug: " + std::string(what) + ": unknown exception");
   }
 }
 

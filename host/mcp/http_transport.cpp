@@ -1,7 +1,5 @@
 #include "mcp/http_transport.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <array>
 #include <boost/asio/co_spawn.hpp>
@@ -30,6 +28,7 @@
 
 #include "http_debug/debug_address.hpp"
 #include "util/accept_guard.hpp"
+#include "util/diagnostics.hpp"
 #include "util/json_text.hpp"
 
 namespace avenor::host::mcp {
@@ -145,9 +144,9 @@ void log_failure(const char* what, std::exception_ptr error) {
   try {
     std::rethrow_exception(error);
   } catch (const std::exception& e) {
-    spdlog::error("mcp http: {}: {}", what, e.what());
+    diagnostics::error("mcp http: " + std::string(what) + ": " + e.what());
   } catch (...) {
-    spdlog::error("mcp http: {}: unknown exception", what);
+    diagnostics::error("mcp http: " + std::string(what) + ": unknown exception");
   }
 }
 
@@ -184,10 +183,10 @@ asio::awaitable<void> run_handler(MessageHandler handler, std::string text,
         co_await handler(std::move(text), std::move(notify));
     exchange->response = std::move(result);
   } catch (const std::exception& e) {
-    spdlog::error("mcp http: handler: {}", e.what());
+    diagnostics::error(std::string("mcp http: handler: ") + e.what());
     exchange->failed = true;
   } catch (...) {
-    spdlog::error("mcp http: handler: unknown exception");
+    diagnostics::error("mcp http: handler: unknown exception");
     exchange->failed = true;
   }
   exchange->done = true;

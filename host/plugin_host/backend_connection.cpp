@@ -1,7 +1,5 @@
 #include "plugin_host/backend_connection.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <avenor/sdk/descriptor_check.hpp>
 #include <avenor/sdk/host.hpp>
 #include <avenor/sdk/json.hpp>
@@ -11,6 +9,7 @@
 
 #include "plugin_host/launch_environment.hpp"
 #include "plugin_host/missing_executable.hpp"
+#include "util/diagnostics.hpp"
 #include "util/executable_search.hpp"
 
 namespace avenor::host {
@@ -45,7 +44,7 @@ struct BackendConnection::HostApi {
   static void emit_event_serialized(void* ctx, const avenor_event* e) {
     auto& c = self(ctx);
     if (e == nullptr || e->struct_size < offsetof(avenor_event, flags) + sizeof(e->flags)) {
-      spdlog::warn("plugin {} emitted a malformed event record", c.backend_.info.name);
+      diagnostics::warn("plugin " + c.backend_.info.name + " emitted a malformed event record");
       return;
     }
     const std::string_view body = from_abi(e->json);
@@ -95,11 +94,13 @@ struct BackendConnection::HostApi {
   }
   static void log(void* ctx, std::int32_t level, avenor_str message) {
     auto& c = self(ctx);
-    auto lvl = level >= AVENOR_LOG_ERROR  ? spdlog::level::err
-               : level >= AVENOR_LOG_WARN ? spdlog::level::warn
-               : level >= AVENOR_LOG_INFO ? spdlog::level::info
-                                          : spdlog::level::debug;
-    spdlog::log(lvl, "{}: {}", c.backend_.info.name, from_abi(message));
+    using diagnostics::Level;
+    const Level lvl = level >= AVENOR_LOG_ERROR  ? Level::error
+                      : level >= AVENOR_LOG_WARN ? Level::warn
+                      : level >= AVENOR_LOG_INFO ? Level::info
+                                                 : Level::debug;
+    if (diagnostics::enabled(lvl))
+      diagnostics::write(lvl, c.backend_.info.name + ": " + std::string(from_abi(message)));
   }
   static void call(void* ctx, std::uint64_t call_id, avenor_str service, avenor_str request) {
     self(ctx).services_->start(call_id, from_abi(service), from_abi(request));
@@ -226,8 +227,8 @@ std::optional<boost::json::object> BackendConnection::parse_event(std::string_vi
   boost::system::error_code ec;
   boost::json::value v = event_parser_.parse(text, ec);
   if (ec || !v.is_object()) {
-    spdlog::warn("plugin {} emitted an invalid event: {}", backend_.info.name,
-                 ec ? "invalid JSON: " + ec.message() : std::string("event is not a JSON object"));
+    diagnostics::warn("plugin " + backend_.info.name + " emitted an invalid event: " +
+                      (ec ? "invalid JSON: " + ec.message() : "event is not a JSON object"));
     return std::nullopt;
   }
   return std::move(v.get_object());

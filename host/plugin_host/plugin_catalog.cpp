@@ -1,8 +1,11 @@
 #include "plugin_host/plugin_catalog.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <cstdlib>
+#include <optional>
 #include <set>
 #include <system_error>
 
@@ -46,15 +49,32 @@ void prefer_named(std::vector<fs::path>& files, std::string_view backend) {
   if (named != files.end()) std::rotate(files.begin(), named, named + 1);
 }
 
-// Whether `file` lies under the folder `dir` (both made canonical first).
+// A folder's identity: the same folder reached by two spellings (a symlink,
+// a `..`) has one. One stat, where canonicalising costs a readlink and a stat
+// per path component, on every `run`'s path to its backend (issue 15).
+struct FolderId {
+  dev_t device = 0;
+  ino_t inode = 0;
+  bool operator<(const FolderId& o) const {
+    return device != o.device ? device < o.device : inode < o.inode;
+  }
+  bool operator==(const FolderId&) const = default;
+};
+
+std::optional<FolderId> folder_id(const fs::path& dir) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return std::nullopt;
+  return FolderId{st.st_dev, st.st_ino};
+}
+
+// Whether `file` lies somewhere under the folder `dir`.
 bool inside(const fs::path& file, const fs::path& dir) {
-  std::error_code ec;
-  const fs::path f = fs::weakly_canonical(file, ec);
-  if (ec) return false;
-  const fs::path d = fs::weakly_canonical(dir, ec);
-  if (ec || d.empty()) return false;
-  auto [dir_end, file_at] = std::mismatch(d.begin(), d.end(), f.begin(), f.end());
-  return dir_end == d.end() && file_at != f.end();
+  const std::optional<FolderId> target = folder_id(dir);
+  if (!target || !file.is_absolute()) return false;
+  for (fs::path p = file.parent_path();; p = p.parent_path()) {
+    if (folder_id(p) == target) return true;
+    if (p == p.parent_path()) return false;
+  }
 }
 
 }  // namespace
@@ -70,13 +90,12 @@ std::vector<fs::path> PluginCatalog::search_path() {
   // This build's plugins, for a binary that still runs from its build tree; a
   // packaged or installed copy of the same binary never looks there.
   if (!ec && inside(exe, AVENOR_BUILD_TREE)) dirs.emplace_back(AVENOR_BUILD_PLUGIN_DIR);
-  // The same folder reached twice is read once.
+  // The same folder reached twice is read once; a missing one not at all.
   std::vector<fs::path> unique;
-  std::set<fs::path> seen;
+  std::set<FolderId> seen;
   for (auto& d : dirs) {
-    std::error_code fec;
-    fs::path key = fs::weakly_canonical(d, fec);
-    if (seen.insert(fec ? d : key).second) unique.push_back(d);
+    if (const std::optional<FolderId> id = folder_id(d); id && seen.insert(*id).second)
+      unique.push_back(d);
   }
   return unique;
 }

@@ -1,7 +1,6 @@
 #include "services/http_listener.hpp"
 
 #include <avenor/abi/plugin_abi.h>
-#include <spdlog/spdlog.h>
 
 #include <avenor/sdk/json.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -21,6 +20,7 @@
 
 #include "services/http_headers.hpp"
 #include "util/accept_guard.hpp"
+#include "util/diagnostics.hpp"
 #include "util/utf8.hpp"
 
 namespace avenor::host {
@@ -40,7 +40,7 @@ void log_listener_failure(std::exception_ptr error) {
   try {
     std::rethrow_exception(error);
   } catch (const std::exception& e) {
-    spdlog::warn("http.listen: {}", e.what());
+    diagnostics::warn(std::string("http.listen: ") + e.what());
   }
 }
 

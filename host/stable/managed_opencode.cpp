@@ -1,7 +1,6 @@
 #include "stable/managed_opencode.hpp"
 
 #include <signal.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
@@ -15,6 +14,7 @@
 #include "process/child_process.hpp"
 #include "stable/managed_event.hpp"
 #include "stable/managed_health.hpp"
+#include "util/diagnostics.hpp"
 #include "util/utf8.hpp"
 
 namespace avenor::host {
@@ -208,12 +208,13 @@ asio::awaitable<std::string> start_once(std::shared_ptr<ManagedOpencodeServer> s
   gen->child = ChildProcess::spawn(server->io, make_child_spec(request), std::move(handlers));
   gen->pgid = gen->child->pid();  // its own process group
   server->current = gen;
-  spdlog::debug("managed opencode server for {}: pid {} on {}", server->dir, gen->child->pid(),
-                gen->url);
+  if (diagnostics::enabled(diagnostics::Level::debug))
+    diagnostics::debug("managed opencode server for " + server->dir + ": pid " +
+                       std::to_string(gen->child->pid()) + " on " + gen->url);
 
   std::string failure = co_await await_healthy(*server, gen, kStartLimit);
   if (failure.empty()) {
-    spdlog::info("managed opencode server for {} is healthy at {}", server->dir, gen->url);
+    diagnostics::info("managed opencode server for " + server->dir + " is healthy at " + gen->url);
     co_return gen->url;
   }
   const bool exited_early = gen->exited.is_set();
@@ -238,8 +239,8 @@ asio::awaitable<std::string> ensure(std::shared_ptr<ManagedOpencodeServer> serve
     if (failure.empty()) co_return gen->url;
     if (server->stopping) throw std::runtime_error(kStopping);
     if (!was_alive) failure += " (" + gen->reason + ")";
-    spdlog::warn("managed opencode server for {} is unusable: {}; restarting it", server->dir,
-                 failure);
+    diagnostics::warn("managed opencode server for " + server->dir + " is unusable: " + failure +
+                      "; restarting it");
     // SIGTERM and its grace for a live one; for a dead one this sweeps its
     // group if its exit is not reported yet.
     const std::chrono::milliseconds grace = was_alive ? kTermGrace : 0ms;
@@ -256,8 +257,8 @@ asio::awaitable<std::string> ensure(std::shared_ptr<ManagedOpencodeServer> serve
       retry_reason = e.what();
     }
     if (!url.empty()) co_return url;
-    spdlog::info("managed opencode server for {}: {}; retrying on another port", server->dir,
-                 retry_reason);
+    diagnostics::info("managed opencode server for " + server->dir + ": " + retry_reason +
+                      "; retrying on another port");
   }
 }
 

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -11,6 +10,8 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cerrno>
+
+#include "util/diagnostics.hpp"
 
 namespace avenor::host {
 
@@ -72,8 +73,8 @@ void AcceptGuard::shed(int listen_fd) {
 
 asio::awaitable<void> AcceptGuard::pause_after(boost::system::error_code ec, int listen_fd) {
   if (backoff_.count() == 0) {
-    spdlog::warn("{}: accept: {}; refusing connections until descriptors are free", what_,
-                 ec.message());
+    diagnostics::warn(what_ + ": accept: " + ec.message() +
+                      "; refusing connections until descriptors are free");
     backoff_ = kFirstPause;
   } else {
     backoff_ = std::min(backoff_ * 2, kMaxPause);

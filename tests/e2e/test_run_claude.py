@@ -509,6 +509,9 @@ def test_malformed_line_is_skipped_scripted(avenor, tmp_path):
     events = files.read_events()
     [end] = events_named(events, "session.end")
     assert end["final_output"] == "AFTER-NOISE" and end["stop_reason"] == "end_turn"
+    # the plugin's warning reaches avenor's diagnostics on stderr, one line
+    warnings = [l for l in files.stderr_text().splitlines() if l.startswith("avenor: warning: ")]
+    assert len(warnings) == 1 and "claude: skipping a stdout line that is not JSON" in warnings[0]
     log = fake_log(tmp_path)
     argv = log[0]["argv"]
     assert argv[:9] == ["-p", "--input-format", "stream-json", "--output-format", "stream-json",
