@@ -88,7 +88,7 @@ class NestingScan {
         skip_string(c);
         return;
       default:
-        if (static_cast<unsigned char>(c) >= 0x80) fail(kNonAsciiMessage);
+        refuse_non_ascii(c);
         ++pos_;
     }
   }
@@ -105,7 +105,7 @@ class NestingScan {
         continue;
       }
       if (c == '.') check(++dots + 2);
-      if (static_cast<unsigned char>(c) >= 0x80) fail(kNonAsciiMessage);
+      refuse_non_ascii(c);
       ++pos_;
     }
     header_keys_ = dots + 1;
@@ -142,6 +142,11 @@ class NestingScan {
       }
     }
     pos_ = text_.size();
+  }
+
+  // Outside strings and comments (where the scan calls this) TOML is ASCII.
+  void refuse_non_ascii(char c) const {
+    if (static_cast<unsigned char>(c) >= 0x80) fail(kNonAsciiMessage);
   }
 
   void check(long depth_bound) const {

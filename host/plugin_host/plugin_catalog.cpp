@@ -84,7 +84,7 @@ std::vector<fs::path> PluginCatalog::search_path() {
   boost::dll::fs::error_code ec;
   fs::path exe = boost::dll::program_location(ec);
   // <prefix>/bin/avenor finds <prefix>/<libdir>/avenor/plugins wherever the
-  // prefix was unpacked; a distribution build compiles in no build folder.
+  // prefix was unpacked.
   if (!ec) dirs.push_back(exe.parent_path().parent_path() / AVENOR_INSTALL_PLUGIN_RELDIR);
   dirs.emplace_back(AVENOR_INSTALL_PLUGIN_DIR);
   // This build's plugins, for a binary that still runs from its build tree; a
